@@ -1,0 +1,32 @@
+// The `ctrnn` subcommands. Each returns the process exit code; errors are thrown as exceptions
+// (std::invalid_argument for bad input, std::runtime_error for I/O) and reported by main.
+#ifndef CTRNN_EXPERIMENTS_CLI_COMMANDS_H_
+#define CTRNN_EXPERIMENTS_CLI_COMMANDS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace ctrnn::cli {
+
+// The built-in default run: the NM-RNN of the MWG experiment (N = 100, R = 3, M = 5) on the 40 MWG
+// training trials, forward Euler at dt = 1 (the paper's discrete-time model).
+extern const char kDefaultSimulateConfig[];
+
+struct SimulateArgs {
+  std::string config_path;  // empty: the built-in default
+  std::string output;
+  std::optional<std::int64_t> seed;
+  std::optional<std::string> stepper;
+  std::string command_line;
+};
+
+// Builds the model and the task from the config, integrates, and writes one run file with the
+// resolved config, the model, the batch and the trajectories (x, z, y and s for the NM-RNN).
+int Simulate(const SimulateArgs& args);
+// Prints a summary of a run file.
+int Info(const std::string& path);
+
+}  // namespace ctrnn::cli
+
+#endif  // CTRNN_EXPERIMENTS_CLI_COMMANDS_H_

@@ -1,0 +1,112 @@
+// End to end: the `ctrnn` binary on the built-in default and on small configs, its output read
+// back by our archive and by h5py (Debian's python3-h5py, as a user would).
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "lib/archive.h"
+#include "solvers/integrate.h"
+
+namespace ctrnn {
+namespace {
+
+namespace fs = std::filesystem;
+using Catch::Matchers::Contains;
+
+struct Result {
+  int status;
+  std::string output;
+};
+
+Result Run(const std::string& args) {
+  const fs::path log = fs::temp_directory_path() / ("ctrnn_cli_" + std::to_string(::getpid()) + ".log");
+  const std::string cmd = std::string(CTRNN_BINARY) + " " + args + " > " + log.string() + " 2>&1";
+  const int raw = std::system(cmd.c_str());
+  std::ifstream in(log);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  fs::remove(log);
+  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, text};
+}
+
+fs::path TempDir() {
+  const fs::path dir = fs::temp_directory_path() / ("ctrnn_cli_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  return dir;
+}
+
+TEST_CASE("ctrnn simulate writes the default NM-RNN run and ctrnn info reads it", "[cli]") {
+  const fs::path dir = TempDir();
+  const std::string out = (dir / "default.h5").string();
+  Result r = Run("simulate -o " + out);
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.output, Contains("nm_rnn: 1059 parameters, 40 trials x 110 bins"));
+  Result info = Run("info " + out);
+  INFO(info.output);
+  CHECK(info.status == 0);
+  CHECK_THAT(info.output, Contains("nm_rnn"));
+  auto model = ReadModel(out);
+  CHECK(model->num_params() == 1059);
+
+  SECTION("h5py finds the documented shapes and parameter names") {
+    const std::string script = std::string(CTRNN_SOURCE_DIR) + "/tests/check_run_h5py.py";
+    const int raw = std::system(("/usr/bin/python3 " + script + " " + out).c_str());
+    CHECK(WIFEXITED(raw));
+    CHECK(WEXITSTATUS(raw) == 0);
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("ctrnn simulate runs a config in continuous time", "[cli]") {
+  const fs::path dir = TempDir();
+  const fs::path cfg = dir / "lr.toml";
+  std::ofstream(cfg) << "seed = 3\n[model]\nkind = \"low_rank\"\nN = 20\n[task]\nset = "
+                        "\"extrapolation\"\n[integrator]\nstepper = \"dopri5\"\nabs_tol = 1e-8\n";
+  const std::string out = (dir / "lr.h5").string();
+  Result r = Run("simulate " + cfg.string() + " -o " + out);
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.output, Contains("low_rank") && Contains("12 trials x 110 bins"));
+  auto model = ReadModel(out);
+  const Batch batch = ReadBatch(out);
+  const Trajectory traj = ReadTrajectory(out, *model);
+  CHECK(traj.states.size() == 111);
+  // The archived trajectory is what integrating the archived model on the archived batch gives.
+  IntegrateOptions opt;
+  opt.stepper = Stepper::kDopri5;
+  opt.abs_tol = 1e-8;
+  Trajectory again;
+  REQUIRE(Integrate(*model, batch, opt, &again).ok());
+  CHECK((again.states.back() - traj.states.back()).norm() == 0.0);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("ctrnn names a bad config key and value and writes nothing", "[cli]") {
+  const fs::path dir = TempDir();
+  const std::string out = (dir / "bad.h5").string();
+  const fs::path typo = dir / "typo.toml";
+  std::ofstream(typo) << "[model]\nkind = \"nm_rnn\"\nNN = 100\n";
+  Result r = Run("simulate " + typo.string() + " -o " + out);
+  CHECK(r.status == 2);
+  CHECK_THAT(r.output, Contains("unknown key model.NN"));
+  const fs::path range = dir / "range.toml";
+  std::ofstream(range) << "[model]\nkind = \"nm_rnn\"\ntau_x = -1.0\n";
+  r = Run("simulate " + range.string() + " -o " + out);
+  CHECK(r.status == 2);
+  CHECK_THAT(r.output, Contains("model.tau_x = -1"));
+  r = Run("simulate -o " + out + " --stepper leapfrog");
+  CHECK(r.status == 2);
+  CHECK_THAT(r.output, Contains("integrator.stepper = \"leapfrog\""));
+  CHECK_FALSE(fs::exists(out));
+  r = Run("info " + (dir / "missing.h5").string());
+  CHECK(r.status == 2);
+  CHECK_THAT(r.output, Contains("missing.h5"));
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace ctrnn
