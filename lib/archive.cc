@@ -1,8 +1,5 @@
 #include "lib/archive.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -18,6 +15,8 @@
 #include <vector>
 
 #include <H5Cpp.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "lib/models/factory.h"
 #include "lib/version.h"
@@ -25,16 +24,17 @@
 namespace ctrnn {
 namespace {
 
-using RowMajorMatrix =
-    Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using RowMajorMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-// The HDF5 library (Debian's serial build) is not thread-safe: every public entry point holds this.
+// The HDF5 library (Debian's serial build) is not thread-safe: every public
+// entry point holds this.
 std::mutex& ArchiveMutex() {
   static std::mutex mutex;
   return mutex;
 }
 
-// The file and the HDF5 object an operation is working on, so that every error names both.
+// The file and the HDF5 object an operation is working on, so that every error
+// names both.
 struct Where {
   std::string file;
   std::string object = "/";
@@ -44,16 +44,16 @@ struct Where {
   }
 };
 
-herr_t CollectErrorDescription(unsigned /*n*/,
-                               const H5E_error2_t* error,
-                               void* data) {
+herr_t CollectErrorDescription(unsigned /*n*/, const H5E_error2_t* error, void* data) {
   auto* out = static_cast<std::vector<std::string>*>(data);
   out->push_back(error->desc != nullptr ? error->desc : "");
   return 0;
 }
 
-// The innermost message on HDF5's error stack ("truncated file: eof = ...", "unable to open file:
-// ... errno = 2 ..."): far more telling than the C++ wrapper's "H5Fopen failed".
+// The innermost message on HDF5's error stack ("truncated file: eof = ...",
+// "unable to open file:
+// ... errno = 2 ..."): far more telling than the C++ wrapper's "H5Fopen
+// failed".
 std::string Hdf5Detail(const H5::Exception& e) {
   std::vector<std::string> descriptions;
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, CollectErrorDescription, &descriptions);
@@ -87,7 +87,8 @@ std::string NameList(const std::vector<std::string>& names) {
   return out;
 }
 
-// ---- writing ---------------------------------------------------------------------------------
+// ---- writing
+// ---------------------------------------------------------------------------------
 
 H5::StrType Utf8Type() {
   H5::StrType type(H5::PredType::C_S1, H5T_VARIABLE);
@@ -99,9 +100,7 @@ H5::DataSpace SimpleSpace(const std::vector<hsize_t>& dims) {
   return H5::DataSpace(static_cast<int>(dims.size()), dims.data());
 }
 
-void PutString(const H5::H5Object& obj,
-               const std::string& name,
-               const std::string& value) {
+void PutString(const H5::H5Object& obj, const std::string& name, const std::string& value) {
   const H5::StrType type = Utf8Type();
   H5::Attribute attr = obj.createAttribute(name, type, H5::DataSpace(H5S_SCALAR));
   attr.write(type, value);
@@ -113,8 +112,7 @@ void PutScalar(const H5::H5Object& obj,
                const H5::PredType& file_type,
                const H5::PredType& memory_type,
                T value) {
-  H5::Attribute attr =
-      obj.createAttribute(name, file_type, H5::DataSpace(H5S_SCALAR));
+  H5::Attribute attr = obj.createAttribute(name, file_type, H5::DataSpace(H5S_SCALAR));
   attr.write(memory_type, &value);
 }
 
@@ -126,9 +124,7 @@ void PutDouble(const H5::H5Object& obj, const std::string& name, double v) {
   PutScalar(obj, name, H5::PredType::IEEE_F64LE, H5::PredType::NATIVE_DOUBLE, v);
 }
 
-void PutAttr(const H5::H5Object& obj,
-             const std::string& name,
-             const AttrValue& value) {
+void PutAttr(const H5::H5Object& obj, const std::string& name, const AttrValue& value) {
   if (const auto* i = std::get_if<std::int64_t>(&value)) {
     PutInt(obj, name, *i);
   } else if (const auto* d = std::get_if<double>(&value)) {
@@ -144,9 +140,20 @@ void PutArray(const H5::H5Object& obj,
               const H5::PredType& file_type,
               const H5::PredType& memory_type,
               const std::vector<T>& values) {
-  H5::Attribute attr =
-      obj.createAttribute(name, file_type, SimpleSpace({values.size()}));
+  H5::Attribute attr = obj.createAttribute(name, file_type, SimpleSpace({values.size()}));
   if (!values.empty()) attr.write(memory_type, values.data());
+}
+
+void PutDoubles(const H5::H5Object& obj,
+                const std::string& name,
+                const std::vector<double>& values) {
+  PutArray(obj, name, H5::PredType::IEEE_F64LE, H5::PredType::NATIVE_DOUBLE, values);
+}
+
+void PutInts(const H5::H5Object& obj,
+             const std::string& name,
+             const std::vector<std::int64_t>& values) {
+  PutArray(obj, name, H5::PredType::STD_I64LE, H5::PredType::NATIVE_INT64, values);
 }
 
 void PutStrings(const H5::H5Object& obj,
@@ -159,8 +166,9 @@ void PutStrings(const H5::H5Object& obj,
   if (!pointers.empty()) attr.write(type, pointers.data());
 }
 
-// Groups track the creation order of their links and attributes, so that h5py and DescribeRun
-// list them in the order written (model parameters in layout order, config keys as resolved).
+// Groups track the creation order of their links and attributes, so that h5py
+// and DescribeRun list them in the order written (model parameters in layout
+// order, config keys as resolved).
 void SetCreationOrder(hid_t plist) {
   const unsigned order = H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED;
   if (H5Pset_link_creation_order(plist, order) < 0 ||
@@ -202,13 +210,13 @@ H5::DataSet PutDataset(const H5::Group& group,
     dcpl.setChunk(3, chunk.data());
     dcpl.setDeflate(gzip_level);
   }
-  H5::DataSet ds =
-      group.createDataSet(name, H5::PredType::IEEE_F64LE, SimpleSpace(dims), dcpl);
+  H5::DataSet ds = group.createDataSet(name, H5::PredType::IEEE_F64LE, SimpleSpace(dims), dcpl);
   if (total > 0) ds.write(data, H5::PredType::NATIVE_DOUBLE);
   return ds;
 }
 
-// Rows [row0, row0 + rows) of per-time (rows x B) matrices as a row-major [B, time, rows] array.
+// Rows [row0, row0 + rows) of per-time (rows x B) matrices as a row-major [B,
+// time, rows] array.
 std::vector<double> TrialTimeUnit(const std::vector<Eigen::MatrixXd>& per_time,
                                   Eigen::Index row0,
                                   Eigen::Index rows) {
@@ -232,8 +240,7 @@ void PutPerTime(const H5::Group& group,
                 int gzip_level) {
   const std::vector<double> data = TrialTimeUnit(per_time, row0, rows);
   const Eigen::Index n = static_cast<Eigen::Index>(per_time.size());
-  PutDataset(
-      group, name, Dims({per_time[0].cols(), n, rows}), data.data(), gzip_level);
+  PutDataset(group, name, Dims({per_time[0].cols(), n, rows}), data.data(), gzip_level);
 }
 
 std::string UtcNow() {
@@ -273,9 +280,9 @@ void CheckNames(const std::string& who,
   std::set<std::string> seen(reserved.begin(), reserved.end());
   for (const std::string& n : names) {
     if (n.empty() || !seen.insert(n).second) {
-      throw std::invalid_argument(who + ": name '" + n +
-                                  "' is empty, repeated or reserved (reserved: " +
-                                  NameList(reserved) + ")");
+      throw std::invalid_argument(
+          who + ": name '" + n +
+          "' is empty, repeated or reserved (reserved: " + NameList(reserved) + ")");
     }
   }
 }
@@ -294,35 +301,39 @@ void CheckPerTime(const std::string& who,
                   Eigen::Index rows,
                   Eigen::Index cols) {
   if (per_time.size() != count) {
-    throw std::invalid_argument(who + ": " + std::to_string(per_time.size()) +
-                                " matrices for " + std::to_string(count) + " times");
+    throw std::invalid_argument(who + ": " + std::to_string(per_time.size()) + " matrices for " +
+                                std::to_string(count) + " times");
   }
   for (size_t t = 0; t < count; ++t) {
     if (per_time[t].rows() != rows || per_time[t].cols() != cols) {
-      throw std::invalid_argument(
-          who + "[" + std::to_string(t) + "] is " + std::to_string(per_time[t].rows()) +
-          "x" + std::to_string(per_time[t].cols()) + ", expected " +
-          std::to_string(rows) + "x" + std::to_string(cols));
+      throw std::invalid_argument(who + "[" + std::to_string(t) + "] is " +
+                                  std::to_string(per_time[t].rows()) + "x" +
+                                  std::to_string(per_time[t].cols()) + ", expected " +
+                                  std::to_string(rows) + "x" + std::to_string(cols));
     }
   }
 }
 
-// Everything that can be wrong with a record is found here, before a file is created.
+// Everything that can be wrong with a record is found here, before a file is
+// created.
 void ValidateRecord(const std::string& path, const RunRecord& r) {
   const std::string who = "WriteRun('" + path + "')";
   if (r.config == nullptr) {
-    throw std::invalid_argument(who + ": RunRecord.config is null; the resolved config is required");
+    throw std::invalid_argument(who +
+                                ": RunRecord.config is null; the resolved config is required");
   }
   if (r.model != nullptr && r.model_config == nullptr) {
-    throw std::invalid_argument(who + ": RunRecord.model_config is null; it is required with a model");
+    throw std::invalid_argument(who +
+                                ": RunRecord.model_config is null; it is required with a model");
   }
   if (r.trajectory != nullptr && r.model == nullptr) {
-    throw std::invalid_argument(
-        who + ": RunRecord.trajectory needs RunRecord.model (its state blocks split the states)");
+    throw std::invalid_argument(who +
+                                ": RunRecord.trajectory needs RunRecord.model "
+                                "(its state blocks split the states)");
   }
   if (r.gzip_level < 0 || r.gzip_level > 9) {
-    throw std::invalid_argument(who + ": RunRecord.gzip_level = " +
-                                std::to_string(r.gzip_level) + ": must lie in [0, 9]");
+    throw std::invalid_argument(who + ": RunRecord.gzip_level = " + std::to_string(r.gzip_level) +
+                                ": must lie in [0, 9]");
   }
   std::vector<std::string> names;
   for (const auto& [name, value] : r.extra_meta) names.push_back(name);
@@ -443,15 +454,16 @@ void WriteContents(const H5::H5File& file, const RunRecord& r, Where* where) {
       sizes.push_back(b.size);
     }
     PutStrings(model, "state_block_names", block_names);
-    PutArray(model, "state_block_offsets", H5::PredType::STD_I64LE, H5::PredType::NATIVE_INT64, offsets);
-    PutArray(model, "state_block_sizes", H5::PredType::STD_I64LE, H5::PredType::NATIVE_INT64, sizes);
+    PutInts(model, "state_block_offsets", offsets);
+    PutInts(model, "state_block_sizes", sizes);
     for (const auto& [name, value] : m.hyperparameters()) PutAttr(model, name, value);
 
     where->object = "/model/params";
     const H5::Group params = MakeGroup(model, "params");
     for (const ParamBlock& b : m.layout().blocks()) {
       where->object = "/model/params/" + b.name;
-      // theta is column-major, HDF5 row-major: write the transpose's memory so h5py sees W[i, j].
+      // theta is column-major, HDF5 row-major: write the transpose's memory so
+      // h5py sees W[i, j].
       const RowMajorMatrix value = m.Param(b.name);
       const std::vector<hsize_t> dims =
           b.shape.size() == 1 ? Dims({b.rows()}) : Dims({b.rows(), b.cols()});
@@ -466,7 +478,7 @@ void WriteContents(const H5::H5File& file, const RunRecord& r, Where* where) {
     const Batch& b = *r.batch;
     where->object = "/batch";
     const H5::Group batch = MakeGroup(root, "batch");
-    PutArray(batch, "bin_edges", H5::PredType::IEEE_F64LE, H5::PredType::NATIVE_DOUBLE, b.bin_edges);
+    PutDoubles(batch, "bin_edges", b.bin_edges);
     where->object = "/batch/inputs";
     PutPerTime(batch, "inputs", b.inputs, 0, b.input_size(), r.gzip_level);
     if (!b.targets.empty()) {
@@ -483,9 +495,9 @@ void WriteContents(const H5::H5File& file, const RunRecord& r, Where* where) {
     const Trajectory& tr = *r.trajectory;
     where->object = "/trajectories";
     const H5::Group group = MakeGroup(root, "trajectories");
-    PutArray(group, "times", H5::PredType::IEEE_F64LE, H5::PredType::NATIVE_DOUBLE, tr.times);
+    PutDoubles(group, "times", tr.times);
     std::vector<std::int64_t> edges(tr.edge_index.begin(), tr.edge_index.end());
-    PutArray(group, "edge_index", H5::PredType::STD_I64LE, H5::PredType::NATIVE_INT64, edges);
+    PutInts(group, "edge_index", edges);
     for (const StateBlock& sb : r.model->state_blocks()) {
       where->object = "/trajectories/" + sb.name;
       PutPerTime(group, sb.name, tr.states, sb.offset, sb.size, r.gzip_level);
@@ -514,7 +526,8 @@ H5::H5File CreateFile(const std::string& path,
   }
 }
 
-// fsync, so that the rename never publishes a file whose blocks are not yet on disk.
+// fsync, so that the rename never publishes a file whose blocks are not yet on
+// disk.
 void SyncToDisk(const std::string& path, bool must_succeed) {
   const int fd = ::open(path.c_str(), O_RDONLY);
   const bool ok = fd >= 0 && ::fsync(fd) == 0;
@@ -525,7 +538,8 @@ void SyncToDisk(const std::string& path, bool must_succeed) {
   }
 }
 
-// ---- reading ---------------------------------------------------------------------------------
+// ---- reading
+// ---------------------------------------------------------------------------------
 
 bool HasLink(const H5::Group& group, const std::string& name) {
   return H5Lexists(group.getId(), name.c_str(), H5P_DEFAULT) > 0;
@@ -605,8 +619,8 @@ std::vector<T> GetArray(const H5::H5Object& obj,
   return values;
 }
 
-// Reads a numeric dataset of exactly `expected` dims as float64 (row-major), or fails naming the
-// actual and expected shapes and `expected_by`.
+// Reads a numeric dataset of exactly `expected` dims as float64 (row-major), or
+// fails naming the actual and expected shapes and `expected_by`.
 std::vector<double> ReadDoubles(const H5::DataSet& ds,
                                 const std::vector<hsize_t>& expected,
                                 const std::string& expected_by,
@@ -625,9 +639,10 @@ std::vector<double> ReadDoubles(const H5::DataSet& ds,
   return data;
 }
 
-// A [trials, times, rows] dataset whose first two extents are known (or, with trials < 0, taken
-// from the file) as per-time rows x trials matrices written into rows [row0, row0 + rows) of
-// `out` (resized to `total_rows` x trials on first use).
+// A [trials, times, rows] dataset whose first two extents are known (or, with
+// trials < 0, taken from the file) as per-time rows x trials matrices written
+// into rows [row0, row0 + rows) of `out` (resized to `total_rows` x trials on
+// first use).
 void ReadPerTime(const H5::DataSet& ds,
                  Eigen::Index* trials,
                  Eigen::Index times,
@@ -659,7 +674,8 @@ void ReadPerTime(const H5::DataSet& ds,
   }
 }
 
-// Opens `path` and checks that it is a run file this library reads (see CheckRunFile).
+// Opens `path` and checks that it is a run file this library reads (see
+// CheckRunFile).
 H5::H5File OpenRun(const std::string& path, Where* where) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
@@ -681,9 +697,9 @@ H5::H5File OpenRun(const std::string& path, Where* where) {
   try {
     file.openFile(path, H5F_ACC_RDONLY);
   } catch (const H5::Exception& e) {
-    throw std::runtime_error("cannot open '" + path +
-                             "': not a readable HDF5 file (truncated or damaged?): " +
-                             Hdf5Detail(e));
+    throw std::runtime_error(
+        "cannot open '" + path +
+        "': not a readable HDF5 file (truncated or damaged?): " + Hdf5Detail(e));
   }
   const H5::Group root = file.openGroup("/");
   const std::string foreign = " (not a ctrnn run file?)";
@@ -704,49 +720,49 @@ H5::H5File OpenRun(const std::string& path, Where* where) {
   return file;
 }
 
-// Link names of a group in creation order where tracked, else in name order.
+// The n names `get_name(index, i, buffer, size)` lists (an H5Lget_name_by_idx
+// or H5Aget_name_by_idx call), in creation order where the object tracks it,
+// else in name order. Throws `failure` if neither works.
+template <typename GetName, typename Failure>
+std::vector<std::string> NamesInOrder(hsize_t n, GetName get_name, const Failure& failure) {
+  std::vector<std::string> out;
+  for (H5_index_t index : {H5_INDEX_CRT_ORDER, H5_INDEX_NAME}) {
+    out.clear();
+    for (hsize_t i = 0; i < n; ++i) {
+      const ssize_t len = get_name(index, i, nullptr, 0);
+      if (len < 0) break;
+      std::string name(static_cast<size_t>(len) + 1, '\0');
+      get_name(index, i, name.data(), name.size());
+      name.resize(static_cast<size_t>(len));
+      out.push_back(name);
+    }
+    if (out.size() == n) return out;
+  }
+  throw failure;
+}
+
 std::vector<std::string> ChildNames(const H5::Group& group) {
-  const hsize_t n = group.getNumObjs();
-  std::vector<std::string> out;
-  for (H5_index_t index : {H5_INDEX_CRT_ORDER, H5_INDEX_NAME}) {
-    out.clear();
-    for (hsize_t i = 0; i < n; ++i) {
-      const ssize_t len = H5Lget_name_by_idx(
-          group.getId(), ".", index, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
-      if (len < 0) break;
-      std::string name(static_cast<size_t>(len) + 1, '\0');
-      H5Lget_name_by_idx(
-          group.getId(), ".", index, H5_ITER_INC, i, name.data(), name.size(), H5P_DEFAULT);
-      name.resize(static_cast<size_t>(len));
-      out.push_back(name);
-    }
-    if (out.size() == n) return out;
-  }
-  throw H5::GroupIException("ChildNames", "cannot list the group's members");
+  return NamesInOrder(
+      group.getNumObjs(),
+      [&](H5_index_t index, hsize_t i, char* buffer, size_t size) {
+        return H5Lget_name_by_idx(
+            group.getId(), ".", index, H5_ITER_INC, i, buffer, size, H5P_DEFAULT);
+      },
+      H5::GroupIException("ChildNames", "cannot list the group's members"));
 }
 
-// Attribute names of an object in creation order where tracked, else in name order.
 std::vector<std::string> AttrNames(const H5::H5Object& obj) {
-  const hsize_t n = static_cast<hsize_t>(obj.getNumAttrs());
-  std::vector<std::string> out;
-  for (H5_index_t index : {H5_INDEX_CRT_ORDER, H5_INDEX_NAME}) {
-    out.clear();
-    for (hsize_t i = 0; i < n; ++i) {
-      const ssize_t len = H5Aget_name_by_idx(
-          obj.getId(), ".", index, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
-      if (len < 0) break;
-      std::string name(static_cast<size_t>(len) + 1, '\0');
-      H5Aget_name_by_idx(
-          obj.getId(), ".", index, H5_ITER_INC, i, name.data(), name.size(), H5P_DEFAULT);
-      name.resize(static_cast<size_t>(len));
-      out.push_back(name);
-    }
-    if (out.size() == n) return out;
-  }
-  throw H5::AttributeIException("AttrNames", "cannot list the attributes");
+  return NamesInOrder(
+      static_cast<hsize_t>(obj.getNumAttrs()),
+      [&](H5_index_t index, hsize_t i, char* buffer, size_t size) {
+        return H5Aget_name_by_idx(
+            obj.getId(), ".", index, H5_ITER_INC, i, buffer, size, H5P_DEFAULT);
+      },
+      H5::AttributeIException("AttrNames", "cannot list the attributes"));
 }
 
-// An attribute's value as short text: scalars as themselves, arrays as [a, b, ...].
+// An attribute's value as short text: scalars as themselves, arrays as [a, b,
+// ...].
 std::string AttrText(const H5::Attribute& attr) {
   const H5T_class_t cls = attr.getTypeClass();
   const hsize_t n = static_cast<hsize_t>(attr.getSpace().getSimpleExtentNpoints());
@@ -815,8 +831,8 @@ std::string Describe(const std::string& path, Where* where) {
   const auto text = [&](const H5::H5Object& obj, const std::string& name) {
     return obj.attrExists(name) ? AttrText(obj.openAttribute(name)) : std::string("?");
   };
-  out << "meta: ctrnn " << text(meta, "version") << " (git " << text(meta, "git_revision")
-      << "), " << text(meta, "date") << ", seed " << text(meta, "seed") << ", format_version "
+  out << "meta: ctrnn " << text(meta, "version") << " (git " << text(meta, "git_revision") << "), "
+      << text(meta, "date") << ", seed " << text(meta, "seed") << ", format_version "
       << text(meta, "format_version") << "\n";
   out << "  command: " << text(meta, "command") << "\n";
   for (const std::string& name : AttrNames(meta)) {
@@ -833,8 +849,7 @@ std::string Describe(const std::string& path, Where* where) {
     out << "model: none\n";
   } else {
     const H5::Group model = root.openGroup("model");
-    out << "model: " << text(model, "kind") << ", " << text(model, "num_params")
-        << " parameters\n";
+    out << "model: " << text(model, "kind") << ", " << text(model, "num_params") << " parameters\n";
     std::string hyper;
     for (const std::string& name : AttrNames(model)) {
       if (Contains(ModelNames(), name)) continue;
@@ -846,8 +861,8 @@ std::string Describe(const std::string& path, Where* where) {
           << text(model, "state_block_sizes") << "\n";
     }
     if (HasLink(model, "initial_state")) {
-      out << "  initial_state " << ShapeText(ExtentOf(model.openDataSet("initial_state").getSpace()))
-          << "\n";
+      out << "  initial_state "
+          << ShapeText(ExtentOf(model.openDataSet("initial_state").getSpace())) << "\n";
     }
     if (HasLink(model, "params")) {
       where->object = "/model/params";
@@ -876,11 +891,13 @@ std::string Describe(const std::string& path, Where* where) {
     }
     const H5::Group group = root.openGroup(section);
     out << section << ":";
-    const char* grid = std::string(section) == "batch" ? "bin_edges" : "times";
+    const bool is_batch = std::string(section) == "batch";
+    const char* grid = is_batch ? "bin_edges" : "times";
     if (group.attrExists(grid)) {
       const std::vector<double> g =
           GetArray<double>(group, grid, H5::PredType::NATIVE_DOUBLE, *where);
-      out << " " << g.size() << " " << grid;
+      const size_t count = is_batch && !g.empty() ? g.size() - 1 : g.size();
+      out << " " << count << (is_batch ? " bins" : " times");
       if (!g.empty()) out << " over [" << g.front() << ", " << g.back() << "]";
     }
     out << "\n";
@@ -911,10 +928,12 @@ void WriteRun(const std::string& path, const RunRecord& record) {
       H5::FileCreatPropList fcpl;
       SetCreationOrder(fcpl.getId());  // the root group's order comes from the file's plist
       H5::FileAccPropList fapl;
-      // The 1.8 format stores large attributes (long `times`, big configs) densely; the default
-      // earliest format caps an object's attributes at 64 KiB.
+      // The 1.8 format stores large attributes (long `times`, big configs)
+      // densely; the default earliest format caps an object's attributes at 64
+      // KiB.
       fapl.setLibverBounds(H5F_LIBVER_V18, H5F_LIBVER_V18);
-      // Closing fails, rather than lingering, if an object were somehow still open.
+      // Closing fails, rather than lingering, if an object were somehow still
+      // open.
       fapl.setFcloseDegree(H5F_CLOSE_SEMI);
       H5::H5File file = CreateFile(path, temp, fcpl, fapl);
       WriteContents(file, record, &where);
@@ -934,7 +953,8 @@ void WriteRun(const std::string& path, const RunRecord& record) {
     throw;
   }
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  SyncToDisk(parent.empty() ? "." : parent.string(), false);  // make the rename durable
+  SyncToDisk(parent.empty() ? "." : parent.string(),
+             false);  // make the rename durable
 }
 
 void CheckRunFile(const std::string& path) {
@@ -965,8 +985,8 @@ std::unique_ptr<Model> ReadModel(const std::string& path) {
     const std::string table =
         group.attrExists("config_table") ? GetString(group, "config_table", where) : "";
 
-    // The model table's TOML names its nested tables by their full path ([model.x]), so it parses
-    // back under its own header.
+    // The model table's TOML names its nested tables by their full path
+    // ([model.x]), so it parses back under its own header.
     std::unique_ptr<Model> model;
     try {
       Config config = Config::ParseString(table.empty() ? text : "[" + table + "]\n" + text,
@@ -996,8 +1016,7 @@ std::unique_ptr<Model> ReadModel(const std::string& path) {
     for (const std::string& name : ChildNames(params)) {
       if (!Contains(known, name)) {
         where.object = "/model/params/" + name;
-        where.Fail("is not a parameter of " + rebuilt + " (its blocks: " + NameList(known) +
-                   ")");
+        where.Fail("is not a parameter of " + rebuilt + " (its blocks: " + NameList(known) + ")");
       }
     }
     Eigen::VectorXd theta(model->num_params());
@@ -1012,8 +1031,7 @@ std::unique_ptr<Model> ReadModel(const std::string& path) {
     model->SetTheta(theta);
 
     const H5::DataSet x0 = OpenDataset(group, "initial_state", &where, "/model/initial_state");
-    const std::vector<double> data =
-        ReadDoubles(x0, Dims({model->state_size()}), rebuilt, where);
+    const std::vector<double> data = ReadDoubles(x0, Dims({model->state_size()}), rebuilt, where);
     model->set_initial_state(Eigen::Map<const Eigen::VectorXd>(data.data(), model->state_size()));
     return model;
   } catch (const H5::Exception& e) {
@@ -1036,8 +1054,16 @@ Batch ReadBatch(const std::string& path) {
     Eigen::Index trials = -1;
     const std::string by = "bin_edges (" + std::to_string(bins) + " bins)";
     ReadPerTime(OpenDataset(group, "inputs", &where, "/batch/inputs"),
-                &trials, bins, -1, by, where, 0, -1, &batch.inputs);
-    const std::string by_inputs = "/batch/inputs (" + std::to_string(trials) + " trials) with " + by;
+                &trials,
+                bins,
+                -1,
+                by,
+                where,
+                0,
+                -1,
+                &batch.inputs);
+    const std::string by_inputs =
+        "/batch/inputs (" + std::to_string(trials) + " trials) with " + by;
     Eigen::Index outputs = -1;
     if (HasLink(group, "targets")) {
       const H5::DataSet ds = OpenDataset(group, "targets", &where, "/batch/targets");
@@ -1113,8 +1139,15 @@ Trajectory ReadTrajectory(const std::string& path, const Model& model) {
       if (blocks.count(name)) continue;
       const H5::DataSet ds = OpenDataset(group, name, &where, "/trajectories/" + name);
       if (name == "y") {
-        ReadPerTime(ds, &trials, n, model.output_size(), "the model's outputs with " + by_trials,
-                    where, 0, -1, &tr.outputs);
+        ReadPerTime(ds,
+                    &trials,
+                    n,
+                    model.output_size(),
+                    "the model's outputs with " + by_trials,
+                    where,
+                    0,
+                    -1,
+                    &tr.outputs);
       } else {
         ReadPerTime(ds, &trials, n, -1, by_trials, where, 0, -1, &tr.extras[name]);
       }

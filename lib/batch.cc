@@ -12,10 +12,10 @@ void CheckShape(const std::vector<Eigen::MatrixXd>& ms,
                 Eigen::Index cols) {
   for (size_t k = 0; k < ms.size(); ++k) {
     if (ms[k].rows() != rows || ms[k].cols() != cols) {
-      throw std::invalid_argument(
-          std::string("Batch: ") + what + "[" + std::to_string(k) + "] is " +
-          std::to_string(ms[k].rows()) + "x" + std::to_string(ms[k].cols()) +
-          ", expected " + std::to_string(rows) + "x" + std::to_string(cols));
+      throw std::invalid_argument(std::string("Batch: ") + what + "[" + std::to_string(k) +
+                                  "] is " + std::to_string(ms[k].rows()) + "x" +
+                                  std::to_string(ms[k].cols()) + ", expected " +
+                                  std::to_string(rows) + "x" + std::to_string(cols));
     }
   }
 }
@@ -26,37 +26,32 @@ void Batch::Validate() const {
   const size_t t = inputs.size();
   if (t == 0) throw std::invalid_argument("Batch: no input bins");
   if (bin_edges.size() != t + 1) {
-    throw std::invalid_argument("Batch: " + std::to_string(bin_edges.size()) +
-                                " bin edges for " + std::to_string(t) +
-                                " bins (need bins + 1)");
+    throw std::invalid_argument("Batch: " + std::to_string(bin_edges.size()) + " bin edges for " +
+                                std::to_string(t) + " bins (need bins + 1)");
   }
   for (size_t k = 0; k < t; ++k) {
     if (!(bin_edges[k + 1] > bin_edges[k])) {
-      throw std::invalid_argument("Batch: bin edges must increase; edge " +
-                                  std::to_string(k + 1) + " is not above edge " +
-                                  std::to_string(k));
+      throw std::invalid_argument("Batch: bin edges must increase; edge " + std::to_string(k + 1) +
+                                  " is not above edge " + std::to_string(k));
     }
   }
   CheckShape(inputs, "inputs", input_size(), num_trials());
   for (size_t k = 0; k < t; ++k) {
     if (!inputs[k].allFinite()) {
-      throw std::invalid_argument("Batch: inputs[" + std::to_string(k) +
-                                  "] holds a NaN or Inf");
+      throw std::invalid_argument("Batch: inputs[" + std::to_string(k) + "] holds a NaN or Inf");
     }
   }
   if (!targets.empty()) {
     if (targets.size() != t) {
-      throw std::invalid_argument("Batch: " + std::to_string(targets.size()) +
-                                  " target bins for " + std::to_string(t) +
-                                  " input bins");
+      throw std::invalid_argument("Batch: " + std::to_string(targets.size()) + " target bins for " +
+                                  std::to_string(t) + " input bins");
     }
     CheckShape(targets, "targets", output_size(), num_trials());
   }
   if (!mask.empty()) {
     if (mask.size() != t) {
-      throw std::invalid_argument("Batch: " + std::to_string(mask.size()) +
-                                  " mask bins for " + std::to_string(t) +
-                                  " input bins");
+      throw std::invalid_argument("Batch: " + std::to_string(mask.size()) + " mask bins for " +
+                                  std::to_string(t) + " input bins");
     }
     CheckShape(mask, "mask", output_size(), num_trials());
   }
@@ -64,9 +59,8 @@ void Batch::Validate() const {
 
 Batch Batch::Trials(Eigen::Index first, Eigen::Index count) const {
   if (first < 0 || count < 0 || first + count > num_trials()) {
-    throw std::invalid_argument("Batch::Trials: trials [" + std::to_string(first) +
-                                ", " + std::to_string(first + count) +
-                                ") outside a batch of " +
+    throw std::invalid_argument("Batch::Trials: trials [" + std::to_string(first) + ", " +
+                                std::to_string(first + count) + ") outside a batch of " +
                                 std::to_string(num_trials()));
   }
   Batch out;

@@ -1,9 +1,10 @@
 // A batch of trials and the trajectory a model produces on it (DESIGN.md §1, §3.3).
 //
-// Time is cut into T bins [t_k, t_{k+1}), k = 0..T-1, with bin_edges = {t_0, ..., t_T}. The input is
-// constant on each bin: inputs[k] is U x B. Targets and masks live at the bin ends: targets[k] and
-// mask[k] (O x B) are compared with the output at t_{k+1}. With unit bins and forward Euler at dt = 1
-// this is the papers' alignment "y_t = C x_{t+1} + d: the input at step t already affects y_t".
+// Time is cut into T bins [t_k, t_{k+1}), k = 0..T-1, with bin_edges = {t_0, ..., t_T}. The input
+// is constant on each bin: inputs[k] is U x B. Targets and masks live at the bin ends: targets[k]
+// and mask[k] (O x B) are compared with the output at t_{k+1}. With unit bins and forward Euler at
+// dt = 1 this is the papers' alignment "y_t = C x_{t+1} + d: the input at step t already affects
+// y_t".
 #ifndef CTRNN_LIB_BATCH_H_
 #define CTRNN_LIB_BATCH_H_
 

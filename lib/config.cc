@@ -13,8 +13,8 @@ struct ConfigBuilder {
   static void Fill(const toml::value& table, Config* out) {
     for (const auto& [key, v] : table.as_table()) {
       if (v.is_table()) {
-        auto child = std::unique_ptr<Config>(new Config(
-            out->path_.empty() ? key : out->path_ + "." + key, out->source_));
+        auto child = std::unique_ptr<Config>(
+            new Config(out->path_.empty() ? key : out->path_ + "." + key, out->source_));
         Fill(v, child.get());
         out->table_order_.push_back(key);
         out->tables_[key] = std::move(child);
@@ -27,9 +27,9 @@ struct ConfigBuilder {
       } else if (v.is_string()) {
         out->values_[key] = static_cast<std::string>(v.as_string());
       } else {
-        throw std::invalid_argument(
-            out->source_ + ": " + (out->path_.empty() ? key : out->path_ + "." + key) +
-            ": arrays and dates are not accepted here");
+        throw std::invalid_argument(out->source_ + ": " +
+                                    (out->path_.empty() ? key : out->path_ + "." + key) +
+                                    ": arrays and dates are not accepted here");
       }
     }
   }
@@ -116,9 +116,8 @@ std::int64_t Config::GetInt(const std::string& key,
     out = std::get<std::int64_t>(*v);
   }
   if (out < lo || out > hi) {
-    throw std::invalid_argument(Where(key) + " = " + std::to_string(out) +
-                                ": must lie in [" + std::to_string(lo) + ", " +
-                                std::to_string(hi) + "]");
+    throw std::invalid_argument(Where(key) + " = " + std::to_string(out) + ": must lie in [" +
+                                std::to_string(lo) + ", " + std::to_string(hi) + "]");
   }
   Record(key, out);
   return out;
@@ -176,8 +175,9 @@ Config& Config::Sub(const std::string& key) {
   if (it == tables_.end()) {
     table_order_.push_back(key);
     it = tables_
-             .emplace(key, std::unique_ptr<Config>(new Config(
-                               path_.empty() ? key : path_ + "." + key, source_)))
+             .emplace(key,
+                      std::unique_ptr<Config>(
+                          new Config(path_.empty() ? key : path_ + "." + key, source_)))
              .first;
   }
   return *it->second;

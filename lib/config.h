@@ -32,7 +32,8 @@ class Config {
   bool Has(const std::string& key) const;
 
   // Typed getters. A missing key yields the default, and either way the resolved value is recorded.
-  // A wrong type or a value outside [lo, hi] throws std::invalid_argument naming path.key and value.
+  // A wrong type or a value outside [lo, hi] throws std::invalid_argument naming path.key and
+  // value.
   bool GetBool(const std::string& key, bool fallback);
   std::int64_t GetInt(const std::string& key,
                       std::int64_t fallback,
@@ -60,7 +61,8 @@ class Config {
   std::vector<std::pair<std::string, Value>> ResolvedLeaves() const;
 
  private:
-  Config(std::string path, std::string source) : path_(std::move(path)), source_(std::move(source)) {}
+  Config(std::string path, std::string source)
+      : path_(std::move(path)), source_(std::move(source)) {}
   std::string Where(const std::string& key) const;
   const Value* Lookup(const std::string& key) const;
   void CollectUnused(std::vector<std::string>* out) const;

@@ -8,10 +8,8 @@ void Model::FinishLayout() { theta_ = Eigen::VectorXd::Zero(layout_.size()); }
 
 void Model::SetTheta(ConstVecRef theta) {
   if (theta.size() != layout_.size()) {
-    throw std::invalid_argument(kind() + ": SetTheta: theta has " +
-                                std::to_string(theta.size()) +
-                                " entries, the model has " +
-                                std::to_string(layout_.size()));
+    throw std::invalid_argument(kind() + ": SetTheta: theta has " + std::to_string(theta.size()) +
+                                " entries, the model has " + std::to_string(layout_.size()));
   }
   theta_ = theta;
   Refresh();
@@ -24,11 +22,10 @@ Eigen::Map<const Eigen::MatrixXd> Model::Param(const std::string& name) const {
 void Model::SetParam(const std::string& name, ConstMatRef value) {
   const ParamBlock& b = layout_.Find(name);
   if (value.rows() != b.rows() || value.cols() != b.cols()) {
-    throw std::invalid_argument(
-        kind() + ": SetParam: block '" + name + "' is " +
-        std::to_string(b.rows()) + "x" + std::to_string(b.cols()) +
-        ", value is " + std::to_string(value.rows()) + "x" +
-        std::to_string(value.cols()));
+    throw std::invalid_argument(kind() + ": SetParam: block '" + name + "' is " +
+                                std::to_string(b.rows()) + "x" + std::to_string(b.cols()) +
+                                ", value is " + std::to_string(value.rows()) + "x" +
+                                std::to_string(value.cols()));
   }
   BlockView(b, &theta_) = value;
   Refresh();
@@ -36,18 +33,13 @@ void Model::SetParam(const std::string& name, ConstMatRef value) {
 
 void Model::set_initial_state(ConstVecRef x0) {
   if (x0.size() != state_size()) {
-    throw std::invalid_argument(kind() + ": initial state has " +
-                                std::to_string(x0.size()) +
-                                " entries, the state has " +
-                                std::to_string(state_size()));
+    throw std::invalid_argument(kind() + ": initial state has " + std::to_string(x0.size()) +
+                                " entries, the state has " + std::to_string(state_size()));
   }
   x0_ = x0;
 }
 
-void ContinuousModel::EulerStep(ConstMatRef x,
-                                ConstMatRef u,
-                                double dt,
-                                MatRef x_next) const {
+void ContinuousModel::EulerStep(ConstMatRef x, ConstMatRef u, double dt, MatRef x_next) const {
   Rhs(x, u, x_next);
   x_next = x + dt * x_next;
 }

@@ -3,9 +3,9 @@
 // timescales paper's Variant A). DESIGN.md §3.1, §3.5.
 //
 // Batches are matrices: a batch of B trials of a model with S state variables is an S x B matrix,
-// one column per trial; inputs are U x B, outputs O x B. Every model owns its parameters as one flat
-// theta with named blocks (lib/params.h), its constraints as parametrisations (e.g. tau >= tau_min,
-// zero diagonal, orthonormalised factors), and its derivatives.
+// one column per trial; inputs are U x B, outputs O x B. Every model owns its parameters as one
+// flat theta with named blocks (lib/params.h), its constraints as parametrisations (e.g. tau >=
+// tau_min, zero diagonal, orthonormalised factors), and its derivatives.
 #ifndef CTRNN_LIB_MODEL_H_
 #define CTRNN_LIB_MODEL_H_
 
@@ -71,10 +71,7 @@ class Model {
   // Readout y = C x_part + d on a batch (x: S x B, y: O x B).
   virtual void Readout(ConstMatRef x, MatRef y) const = 0;
   // xbar += (dy/dx)^T ybar;  g_theta += sum over trials of (dy/dtheta)^T ybar.
-  virtual void ReadoutVjp(ConstMatRef x,
-                          ConstMatRef ybar,
-                          MatRef xbar,
-                          VecRef g_theta) const = 0;
+  virtual void ReadoutVjp(ConstMatRef x, ConstMatRef ybar, MatRef xbar, VecRef g_theta) const = 0;
 
   // Named per-time quantities recorded beside the state (e.g. {"s"} for the NM-RNN).
   virtual std::vector<std::string> extra_names() const { return {}; }
@@ -105,21 +102,15 @@ class ContinuousModel : public Model {
   // dxdt = f(x, u) for a batch (x: S x B, u: U x B).
   virtual void Rhs(ConstMatRef x, ConstMatRef u, MatRef dxdt) const = 0;
   // lambda_x = (df/dx)^T lambda (overwritten), g_theta += sum_b (df/dtheta)^T lambda_b.
-  virtual void Vjp(ConstMatRef x,
-                   ConstMatRef u,
-                   ConstMatRef lambda,
-                   MatRef lambda_x,
-                   VecRef g_theta) const = 0;
+  virtual void Vjp(
+      ConstMatRef x, ConstMatRef u, ConstMatRef lambda, MatRef lambda_x, VecRef g_theta) const = 0;
   // df/dx for one state (S x S), for fixed points and spectra.
   virtual Eigen::MatrixXd Jacobian(ConstVecRef x, ConstVecRef u) const = 0;
 
   // One forward-Euler step of size dt. The default is x + dt f(x, u). A model whose papers update
   // its state blocks in sequence (the NM-RNN: z first, then x with s from the updated z) overrides
   // this so that dt = 1 reproduces the published discrete update exactly.
-  virtual void EulerStep(ConstMatRef x,
-                         ConstMatRef u,
-                         double dt,
-                         MatRef x_next) const;
+  virtual void EulerStep(ConstMatRef x, ConstMatRef u, double dt, MatRef x_next) const;
   // The exact reverse of EulerStep: lambda = (d x_next / d x)^T lambda_next (overwritten),
   // g_theta += (d x_next / d theta)^T lambda_next.
   virtual void EulerStepVjp(ConstMatRef x,

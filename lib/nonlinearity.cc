@@ -17,8 +17,7 @@ constexpr double kLeak = 0.01;
 
 }  // namespace
 
-Nonlinearity ParseNonlinearity(const std::string& name,
-                               const std::string& field) {
+Nonlinearity ParseNonlinearity(const std::string& name, const std::string& field) {
   if (name == "tanh") return Nonlinearity::kTanh;
   if (name == "leaky_relu") return Nonlinearity::kLeakyRelu;
   if (name == "relu") return Nonlinearity::kRelu;
@@ -51,24 +50,20 @@ std::string NonlinearityName(Nonlinearity phi) {
 
 namespace internal {
 
-void FastTanh(const Eigen::Ref<const Eigen::MatrixXd>& x,
-              Eigen::Ref<Eigen::MatrixXd> out) {
+void FastTanh(const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::Ref<Eigen::MatrixXd> out) {
   // Column by column so the expression templates fuse without heap temporaries.
   for (Eigen::Index j = 0; j < x.cols(); ++j) {
     const auto xc = x.col(j).array();
     const auto a = xc.abs();
     const auto z = xc * xc;
     const auto small =
-        xc + xc * z * (((kP0 * z + kP1) * z + kP2) /
-                       (((z + kQ1) * z + kQ2) * z + kQ3));
+        xc + xc * z * (((kP0 * z + kP1) * z + kP2) / (((z + kQ1) * z + kQ2) * z + kQ3));
     const auto big = 1.0 - 2.0 / ((2.0 * a).exp() + 1.0);
-    out.col(j).array() =
-        (a < 0.625).select(small, (xc < 0.0).select(-big, big));
+    out.col(j).array() = (a < 0.625).select(small, (xc < 0.0).select(-big, big));
   }
 }
 
-void FastSigmoid(const Eigen::Ref<const Eigen::MatrixXd>& x,
-                 Eigen::Ref<Eigen::MatrixXd> out) {
+void FastSigmoid(const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::Ref<Eigen::MatrixXd> out) {
   // e^{-|x|} never overflows; the two branches are the same function.
   for (Eigen::Index j = 0; j < x.cols(); ++j) {
     const auto xc = x.col(j).array();

@@ -22,8 +22,7 @@ namespace ctrnn {
 enum class Nonlinearity { kTanh, kLeakyRelu, kRelu, kSoftplus, kSigmoid, kLinear };
 
 // Throws std::invalid_argument naming `field` and the accepted names.
-Nonlinearity ParseNonlinearity(const std::string& name,
-                               const std::string& field);
+Nonlinearity ParseNonlinearity(const std::string& name, const std::string& field);
 std::string NonlinearityName(Nonlinearity phi);
 
 // out = phi(x) elementwise (out may alias x).
@@ -42,10 +41,8 @@ void ApplyWithDerivative(Nonlinearity phi,
 
 namespace internal {
 // Vectorised tanh, |error| <= 1e-15 relative for all finite x (tested).
-void FastTanh(const Eigen::Ref<const Eigen::MatrixXd>& x,
-              Eigen::Ref<Eigen::MatrixXd> out);
-void FastSigmoid(const Eigen::Ref<const Eigen::MatrixXd>& x,
-                 Eigen::Ref<Eigen::MatrixXd> out);
+void FastTanh(const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::Ref<Eigen::MatrixXd> out);
+void FastSigmoid(const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::Ref<Eigen::MatrixXd> out);
 }  // namespace internal
 
 }  // namespace ctrnn

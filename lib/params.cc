@@ -15,17 +15,15 @@ Eigen::Index ParamLayout::Add(const std::string& name,
                               std::vector<Eigen::Index> shape,
                               const std::string& meaning) {
   if (Has(name)) {
-    throw std::invalid_argument("ParamLayout::Add: duplicate block '" + name +
-                                "'");
+    throw std::invalid_argument("ParamLayout::Add: duplicate block '" + name + "'");
   }
   if (shape.empty() || shape.size() > 2) {
-    throw std::invalid_argument("ParamLayout::Add: block '" + name +
-                                "' must be 1-D or 2-D");
+    throw std::invalid_argument("ParamLayout::Add: block '" + name + "' must be 1-D or 2-D");
   }
   for (Eigen::Index s : shape) {
     if (s <= 0) {
-      throw std::invalid_argument("ParamLayout::Add: block '" + name +
-                                  "' has extent " + std::to_string(s));
+      throw std::invalid_argument("ParamLayout::Add: block '" + name + "' has extent " +
+                                  std::to_string(s));
     }
   }
   ParamBlock block{name, std::move(shape), size_, meaning};
@@ -51,16 +49,12 @@ const ParamBlock& ParamLayout::Find(const std::string& name) const {
   throw std::invalid_argument(msg.str());
 }
 
-Eigen::Map<Eigen::MatrixXd> BlockView(const ParamBlock& block,
-                                      Eigen::VectorXd* v) {
-  return Eigen::Map<Eigen::MatrixXd>(
-      v->data() + block.offset, block.rows(), block.cols());
+Eigen::Map<Eigen::MatrixXd> BlockView(const ParamBlock& block, Eigen::VectorXd* v) {
+  return Eigen::Map<Eigen::MatrixXd>(v->data() + block.offset, block.rows(), block.cols());
 }
 
-Eigen::Map<const Eigen::MatrixXd> BlockView(const ParamBlock& block,
-                                            const Eigen::VectorXd& v) {
-  return Eigen::Map<const Eigen::MatrixXd>(
-      v.data() + block.offset, block.rows(), block.cols());
+Eigen::Map<const Eigen::MatrixXd> BlockView(const ParamBlock& block, const Eigen::VectorXd& v) {
+  return Eigen::Map<const Eigen::MatrixXd>(v.data() + block.offset, block.rows(), block.cols());
 }
 
 }  // namespace ctrnn

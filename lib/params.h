@@ -44,8 +44,7 @@ class ParamLayout {
 
 // Views of a block inside any vector laid out by `layout` (theta or a gradient).
 Eigen::Map<Eigen::MatrixXd> BlockView(const ParamBlock& block, Eigen::VectorXd* v);
-Eigen::Map<const Eigen::MatrixXd> BlockView(const ParamBlock& block,
-                                            const Eigen::VectorXd& v);
+Eigen::Map<const Eigen::MatrixXd> BlockView(const ParamBlock& block, const Eigen::VectorXd& v);
 
 }  // namespace ctrnn
 

@@ -4,9 +4,7 @@
 
 namespace ctrnn {
 
-double Rng::Uniform() {
-  return static_cast<double>(engine_() >> 11) * 0x1.0p-53;
-}
+double Rng::Uniform() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
 
 double Rng::Normal() {
   if (has_spare_) {
@@ -31,10 +29,7 @@ Eigen::MatrixXd Rng::NormalMatrix(Eigen::Index rows, Eigen::Index cols, double s
   return m;
 }
 
-Eigen::MatrixXd Rng::UniformMatrix(Eigen::Index rows,
-                                   Eigen::Index cols,
-                                   double lo,
-                                   double hi) {
+Eigen::MatrixXd Rng::UniformMatrix(Eigen::Index rows, Eigen::Index cols, double lo, double hi) {
   Eigen::MatrixXd m(rows, cols);
   for (Eigen::Index j = 0; j < cols; ++j) {
     for (Eigen::Index i = 0; i < rows; ++i) m(i, j) = Uniform(lo, hi);

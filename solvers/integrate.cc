@@ -84,21 +84,26 @@ std::string IntegrateSummary::BriefReport() const {
 namespace {
 
 using State = Eigen::VectorXd;
-using Dopri5 = odeint::runge_kutta_dopri5<State, double, State, double,
-                                          odeint::vector_space_algebra>;
+using Dopri5 =
+    odeint::runge_kutta_dopri5<State, double, State, double, odeint::vector_space_algebra>;
 using Rk4 = odeint::runge_kutta4<State, double, State, double, odeint::vector_space_algebra>;
 
 // Appends the state at time t (and its outputs and extras) to the trajectory.
 class Recorder {
  public:
-  Recorder(const Model& model, const IntegrateOptions& options, Eigen::Index trials, Trajectory* out)
+  Recorder(const Model& model,
+           const IntegrateOptions& options,
+           Eigen::Index trials,
+           Trajectory* out)
       : model_(model), options_(options), trials_(trials), out_(out) {
     *out_ = Trajectory();
     if (options_.record_extras) {
       for (const std::string& name : model_.extra_names()) out_->extras[name];
     }
   }
-  void Record(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::MatrixXd& u,
+  void Record(double t,
+              const Eigen::Ref<const Eigen::MatrixXd>& x,
+              const Eigen::MatrixXd& u,
               bool is_edge) {
     if (is_edge) out_->edge_index.push_back(static_cast<Eigen::Index>(out_->times.size()));
     out_->times.push_back(t);
@@ -141,8 +146,12 @@ void NonFinite(double t, IntegrateSummary* s) {
   s->message = msg.str();
 }
 
-void RunDiscrete(const DiscreteModel& model, const Batch& batch, const Eigen::MatrixXd& x0,
-                 const IntegrateOptions& options, Recorder* rec, IntegrateSummary* s) {
+void RunDiscrete(const DiscreteModel& model,
+                 const Batch& batch,
+                 const Eigen::MatrixXd& x0,
+                 const IntegrateOptions& options,
+                 Recorder* rec,
+                 IntegrateSummary* s) {
   Eigen::MatrixXd x = x0, next(x0.rows(), x0.cols());
   rec->Record(batch.bin_edges[0], x, batch.inputs[0], true);
   for (Eigen::Index k = 0; k < batch.num_bins(); ++k) {
@@ -159,8 +168,12 @@ void RunDiscrete(const DiscreteModel& model, const Batch& batch, const Eigen::Ma
   }
 }
 
-void RunFixed(const ContinuousModel& model, const Batch& batch, const Eigen::MatrixXd& x0,
-              const IntegrateOptions& options, Recorder* rec, IntegrateSummary* s) {
+void RunFixed(const ContinuousModel& model,
+              const Batch& batch,
+              const Eigen::MatrixXd& x0,
+              const IntegrateOptions& options,
+              Recorder* rec,
+              IntegrateSummary* s) {
   const Eigen::Index rows = x0.rows(), cols = x0.cols();
   State x = Eigen::Map<const State>(x0.data(), x0.size());
   State next(x.size());
@@ -185,7 +198,9 @@ void RunFixed(const ContinuousModel& model, const Batch& batch, const Eigen::Mat
       }
       const double t = t0 + static_cast<double>(i) * h;
       if (options.stepper == Stepper::kEuler) {
-        model.EulerStep(Eigen::Map<const Eigen::MatrixXd>(x.data(), rows, cols), u, h,
+        model.EulerStep(Eigen::Map<const Eigen::MatrixXd>(x.data(), rows, cols),
+                        u,
+                        h,
                         Eigen::Map<Eigen::MatrixXd>(next.data(), rows, cols));
         x.swap(next);
         s->rhs_evaluations += 1;
@@ -209,8 +224,12 @@ void RunFixed(const ContinuousModel& model, const Batch& batch, const Eigen::Mat
   }
 }
 
-void RunDopri5(const ContinuousModel& model, const Batch& batch, const Eigen::MatrixXd& x0,
-               const IntegrateOptions& options, Recorder* rec, IntegrateSummary* s) {
+void RunDopri5(const ContinuousModel& model,
+               const Batch& batch,
+               const Eigen::MatrixXd& x0,
+               const IntegrateOptions& options,
+               Recorder* rec,
+               IntegrateSummary* s) {
   const Eigen::Index rows = x0.rows(), cols = x0.cols();
   auto controlled = odeint::make_controlled(options.abs_tol, options.rel_tol, Dopri5());
   State x = Eigen::Map<const State>(x0.data(), x0.size());
@@ -245,8 +264,7 @@ void RunDopri5(const ContinuousModel& model, const Batch& batch, const Eigen::Ma
       const double t_start = t;
       x_old = x;
       dxdt_old = dxdt;
-      const odeint::controlled_step_result result =
-          controlled.try_step(system, x, dxdt, t, h_try);
+      const odeint::controlled_step_result result = controlled.try_step(system, x, dxdt, t, h_try);
       if (result == odeint::fail) {
         ++s->rejected_steps;
         h = h_try;  // the controller's reduced step
@@ -270,10 +288,12 @@ void RunDopri5(const ContinuousModel& model, const Batch& batch, const Eigen::Ma
       // h_try now holds the controller's proposal for the next step.
       h = std::min(h_try, options.max_step);
       while (next_dense < dense_times.size() && dense_times[next_dense] <= t) {
-        controlled.stepper().calc_state(dense_times[next_dense], x_dense, x_old, dxdt_old,
-                                        t_start, x, dxdt, t);
+        controlled.stepper().calc_state(
+            dense_times[next_dense], x_dense, x_old, dxdt_old, t_start, x, dxdt, t);
         rec->Record(dense_times[next_dense],
-                    Eigen::Map<const Eigen::MatrixXd>(x_dense.data(), rows, cols), u, false);
+                    Eigen::Map<const Eigen::MatrixXd>(x_dense.data(), rows, cols),
+                    u,
+                    false);
         ++next_dense;
       }
     }

@@ -1,10 +1,10 @@
 // Integrate a model over a batch with piecewise-constant inputs (DESIGN.md §3.1–3.3, §3.9).
 //
-// Continuous models: forward Euler (the model's EulerStep, so dt = 1 reproduces the papers' discrete
-// updates), classic RK4, or adaptive Dormand–Prince 5(4) with dense output (Boost.Odeint). Every
-// bin edge is a step boundary; within a bin the input is constant. Discrete models take one Step per
-// bin, whatever the stepper. The trajectory holds the state (and outputs and extras) at every bin
-// edge t_0..t_T, plus `dense_per_bin` equally spaced interior points per bin if asked.
+// Continuous models: forward Euler (the model's EulerStep, so dt = 1 reproduces the papers'
+// discrete updates), classic RK4, or adaptive Dormand–Prince 5(4) with dense output (Boost.Odeint).
+// Every bin edge is a step boundary; within a bin the input is constant. Discrete models take one
+// Step per bin, whatever the stepper. The trajectory holds the state (and outputs and extras) at
+// every bin edge t_0..t_T, plus `dense_per_bin` equally spaced interior points per bin if asked.
 //
 //   IntegrateOptions options;             // Euler, dt = 1
 //   options.stepper = Stepper::kDopri5;

@@ -7,6 +7,8 @@
 #include <string>
 
 #include <catch2/catch.hpp>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "lib/archive.h"
 #include "solvers/integrate.h"
@@ -23,7 +25,8 @@ struct Result {
 };
 
 Result Run(const std::string& args) {
-  const fs::path log = fs::temp_directory_path() / ("ctrnn_cli_" + std::to_string(::getpid()) + ".log");
+  const fs::path log =
+      fs::temp_directory_path() / ("ctrnn_cli_" + std::to_string(::getpid()) + ".log");
   const std::string cmd = std::string(CTRNN_BINARY) + " " + args + " > " + log.string() + " 2>&1";
   const int raw = std::system(cmd.c_str());
   std::ifstream in(log);

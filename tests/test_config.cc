@@ -9,9 +9,10 @@ namespace {
 using Catch::Matchers::Contains;
 
 TEST_CASE("configs name unknown keys, wrong types and out-of-range values", "[config]") {
-  Config c = Config::ParseString("seed = 3\n[model]\nkind = \"nm_rnn\"\nN = 0\nNx = 4\n", "run.toml");
-  CHECK_THROWS_WITH(MakeModel(&c.Sub("model"), 1), Contains("run.toml: model.N = 0") &&
-                                                       Contains("[1, 100000]"));
+  Config c =
+      Config::ParseString("seed = 3\n[model]\nkind = \"nm_rnn\"\nN = 0\nNx = 4\n", "run.toml");
+  CHECK_THROWS_WITH(MakeModel(&c.Sub("model"), 1),
+                    Contains("run.toml: model.N = 0") && Contains("[1, 100000]"));
   Config d = Config::ParseString("[model]\nkind = \"nm_rnn\"\nNx = 4\nR = 2\n", "run.toml");
   MakeModel(&d.Sub("model"), 1);
   CHECK_THROWS_WITH(d.CheckAllUsed(), Contains("unknown key model.Nx"));

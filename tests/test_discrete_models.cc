@@ -35,16 +35,12 @@ std::unique_ptr<DiscreteModel> Build(const std::string& kind,
   config.CheckAllUsed();
   REQUIRE(model->kind() == kind);
   REQUIRE_FALSE(model->is_continuous());
-  return std::unique_ptr<DiscreteModel>(
-      dynamic_cast<DiscreteModel*>(model.release()));
+  return std::unique_ptr<DiscreteModel>(dynamic_cast<DiscreteModel*>(model.release()));
 }
 
 // Largest violation of |a - b| <= max(abs, rel |b|), elementwise; <= 0 means
 // all entries pass.
-double Violation(const Eigen::MatrixXd& a,
-                 const Eigen::MatrixXd& b,
-                 double rel,
-                 double abs) {
+double Violation(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, double rel, double abs) {
   REQUIRE(a.rows() == b.rows());
   REQUIRE(a.cols() == b.cols());
   double worst = -1.0;
@@ -57,30 +53,35 @@ double Violation(const Eigen::MatrixXd& a,
   return worst;
 }
 
-#define CHECK_CLOSE(a, b, rel, abs)                              \
-  do {                                                           \
-    const Eigen::MatrixXd check_a_ = (a);                        \
-    const Eigen::MatrixXd check_b_ = (b);                        \
-    INFO(#a " vs " #b ": max |diff| = "                          \
-         << (check_a_ - check_b_).cwiseAbs().maxCoeff()          \
-         << ", max |ref| = " << check_b_.cwiseAbs().maxCoeff()); \
-    CHECK(Violation(check_a_, check_b_, rel, abs) <= 0.0);       \
+#define CHECK_CLOSE(a, b, rel, abs)                                                             \
+  do {                                                                                          \
+    const Eigen::MatrixXd check_a_ = (a);                                                       \
+    const Eigen::MatrixXd check_b_ = (b);                                                       \
+    INFO(#a " vs " #b ": max |diff| = " << (check_a_ - check_b_).cwiseAbs().maxCoeff()          \
+                                        << ", max |ref| = " << check_b_.cwiseAbs().maxCoeff()); \
+    CHECK(Violation(check_a_, check_b_, rel, abs) <= 0.0);                                      \
   } while (0)
 
-// Finite-difference tolerances: central differences with step 1e-5 have
-// truncation and rounding errors of ~1e-11 to 1e-10 at these sizes (measured:
-// <= 3.3e-10).
-constexpr double kFdStep = 1e-5;
+// Finite differences: the fourth-order central stencil with step 1e-4 has
+// truncation error ~1e-16 and rounding error ~1e-12 at these sizes, far inside
+// the tolerances.
+constexpr double kFdStep = 1e-4;
 constexpr double kFdRel = 1e-7;
 constexpr double kFdAbs = 1e-9;
+
+// d/de f(e) at e = 0: (f(−2e) − 8 f(−e) + 8 f(e) − f(2e)) / 12e.
+template <typename F>
+Eigen::MatrixXd CentralDifference(const F& f) {
+  const double e = kFdStep;
+  const Eigen::MatrixXd d = f(-2 * e) - 8.0 * f(-e) + 8.0 * f(e) - f(2 * e);
+  return d / (12 * e);
+}
 
 struct Data {
   Eigen::MatrixXd h, u, lambda_next;
 };
 
-Data RandomData(const DiscreteModel& m,
-                Eigen::Index batch,
-                std::uint64_t seed) {
+Data RandomData(const DiscreteModel& m, Eigen::Index batch, std::uint64_t seed) {
   Rng rng(seed);
   Data d;
   d.h = rng.NormalMatrix(m.state_size(), batch, 1.0);
@@ -89,9 +90,7 @@ Data RandomData(const DiscreteModel& m,
   return d;
 }
 
-Eigen::MatrixXd StepOf(const DiscreteModel& m,
-                       const Eigen::MatrixXd& h,
-                       const Eigen::MatrixXd& u) {
+Eigen::MatrixXd StepOf(const DiscreteModel& m, const Eigen::MatrixXd& h, const Eigen::MatrixXd& u) {
   Eigen::MatrixXd out(m.state_size(), h.cols());
   m.Step(h, u, out);
   return out;
@@ -111,12 +110,12 @@ void CheckDerivatives(DiscreteModel* m) {
       REQUIRE(jac.rows() == s);
       REQUIRE(jac.cols() == s);
       Eigen::MatrixXd fd(s, s);
-      const double eps = kFdStep;
       for (Eigen::Index j = 0; j < s; ++j) {
-        Eigen::VectorXd hp = h, hm = h;
-        hp[j] += eps;
-        hm[j] -= eps;
-        fd.col(j) = (StepOf(*m, hp, u) - StepOf(*m, hm, u)) / (2 * eps);
+        fd.col(j) = CentralDifference([&](double e) {
+          Eigen::VectorXd hh = h;
+          hh[j] += e;
+          return StepOf(*m, hh, u);
+        });
       }
       CHECK_CLOSE(jac, fd, kFdRel, kFdAbs);
     }
@@ -133,8 +132,7 @@ void CheckDerivatives(DiscreteModel* m) {
     }
   }
 
-  SECTION(
-      "StepVjp g_theta accumulates finite differences of <lambda_next, Step>") {
+  SECTION("StepVjp g_theta accumulates finite differences of <lambda_next, Step>") {
     Rng rng(5);
     const Eigen::VectorXd g0 = rng.NormalMatrix(p, 1, 1.0);
     Eigen::VectorXd g = g0;
@@ -142,16 +140,14 @@ void CheckDerivatives(DiscreteModel* m) {
     m->StepVjp(d.h, d.u, d.lambda_next, lambda, g);
     const Eigen::VectorXd theta = m->theta();
     Eigen::VectorXd fd(p);
-    const double eps = kFdStep;
     for (Eigen::Index k = 0; k < p; ++k) {
-      Eigen::VectorXd tp = theta, tm = theta;
-      tp[k] += eps;
-      tm[k] -= eps;
-      m->SetTheta(tp);
-      const Eigen::MatrixXd fp = StepOf(*m, d.h, d.u);
-      m->SetTheta(tm);
-      const Eigen::MatrixXd fm = StepOf(*m, d.h, d.u);
-      fd[k] = (d.lambda_next.array() * (fp - fm).array()).sum() / (2 * eps);
+      fd[k] = CentralDifference([&](double e) {
+        Eigen::VectorXd t = theta;
+        t[k] += e;
+        m->SetTheta(t);
+        const Eigen::MatrixXd f = StepOf(*m, d.h, d.u);
+        return Eigen::MatrixXd::Constant(1, 1, (d.lambda_next.array() * f.array()).sum());
+      })(0, 0);
     }
     m->SetTheta(theta);
     CHECK_CLOSE(g - g0, fd, kFdRel, kFdAbs);
@@ -167,32 +163,32 @@ void CheckDerivatives(DiscreteModel* m) {
     Eigen::MatrixXd xbar = xbar0;
     Eigen::VectorXd g = g0;
     m->ReadoutVjp(x, ybar, xbar, g);
+    // <ybar, Readout(x)> as a 1 x 1 matrix.
     auto objective = [&](const Eigen::MatrixXd& xx) {
       Eigen::MatrixXd y(o, xx.cols());
       m->Readout(xx, y);
-      return (ybar.array() * y.array()).sum();
+      return Eigen::MatrixXd::Constant(1, 1, (ybar.array() * y.array()).sum());
     };
-    const double eps = kFdStep;
     Eigen::MatrixXd fd_x(s, 3);
     for (Eigen::Index b = 0; b < 3; ++b) {
       for (Eigen::Index i = 0; i < s; ++i) {
-        Eigen::MatrixXd xp = x, xm = x;
-        xp(i, b) += eps;
-        xm(i, b) -= eps;
-        fd_x(i, b) = (objective(xp) - objective(xm)) / (2 * eps);
+        fd_x(i, b) = CentralDifference([&](double e) {
+          Eigen::MatrixXd xx = x;
+          xx(i, b) += e;
+          return objective(xx);
+        })(0, 0);
       }
     }
     CHECK_CLOSE(xbar - xbar0, fd_x, kFdRel, kFdAbs);
     const Eigen::VectorXd theta = m->theta();
     Eigen::VectorXd fd_t(p);
     for (Eigen::Index k = 0; k < p; ++k) {
-      Eigen::VectorXd tp = theta, tm = theta;
-      tp[k] += eps;
-      tm[k] -= eps;
-      m->SetTheta(tp);
-      const double jp = objective(x);
-      m->SetTheta(tm);
-      fd_t[k] = (jp - objective(x)) / (2 * eps);
+      fd_t[k] = CentralDifference([&](double e) {
+        Eigen::VectorXd t = theta;
+        t[k] += e;
+        m->SetTheta(t);
+        return objective(x);
+      })(0, 0);
     }
     m->SetTheta(theta);
     CHECK_CLOSE(g - g0, fd_t, kFdRel, kFdAbs);
@@ -208,10 +204,8 @@ void CheckDerivatives(DiscreteModel* m) {
       const Eigen::MatrixXd one = StepOf(*m, d.h.col(b), d.u.col(b));
       CHECK_CLOSE(batch.col(b), one, 1e-15, 1e-15);
       Eigen::MatrixXd lambda_one(s, 1);
-      m->StepVjp(
-          d.h.col(b), d.u.col(b), d.lambda_next.col(b), lambda_one, g_sum);
-      // W_h^T delta is a GEMM in the batch and a GEMV per trial: summation
-      // order may differ.
+      m->StepVjp(d.h.col(b), d.u.col(b), d.lambda_next.col(b), lambda_one, g_sum);
+      // W_h^T delta: a GEMM in the batch, a GEMV per trial (sums reordered).
       CHECK_CLOSE(lambda.col(b), lambda_one, 1e-14, 1e-15);
     }
     CHECK_CLOSE(g, g_sum, 1e-14, 1e-14);
@@ -229,7 +223,7 @@ void CheckDerivatives(DiscreteModel* m) {
 
 double Sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
-// ---------------------------------------------------------------------------------------------
+// -----------------------------------------------------------------------------
 // LSTM
 
 TEST_CASE("lstm: derivatives, batch, readout", "[model]") {
@@ -247,8 +241,7 @@ TEST_CASE("lstm: derivatives, batch, readout", "[model]") {
 }
 
 TEST_CASE("lstm: equals a scalar loop of the spec's equations", "[model]") {
-  std::unique_ptr<DiscreteModel> m =
-      Build("lstm", "N = 6\ninput_size = 3\noutput_size = 2\n", 11);
+  std::unique_ptr<DiscreteModel> m = Build("lstm", "N = 6\ninput_size = 3\noutput_size = 2\n", 11);
   const Eigen::Index n = 6, nu = 3;
   const Data d = RandomData(*m, 3, 23);
   const Eigen::MatrixXd w_u = m->Param("W_u");
@@ -284,10 +277,9 @@ TEST_CASE("lstm: equals a scalar loop of the spec's equations", "[model]") {
 TEST_CASE("lstm: options, sizes, init and initial states", "[model]") {
   // Parameter counts of nmrnn.md §3.4.
   CHECK(Build("lstm", "N = 15\n", 1)->num_params() == 1155);  // MWG
-  CHECK(Build("lstm", "N = 8\ninput_size = 6\noutput_size = 3\n", 1)
-            ->num_params() == 504);  // multitask
-  CHECK(Build("lstm", "N = 10\ninput_size = 1\n", 1)->num_params() ==
-        490);  // EFT
+  CHECK(Build("lstm", "N = 8\ninput_size = 6\noutput_size = 3\n", 1)->num_params() ==
+        504);                                                                // multitask
+  CHECK(Build("lstm", "N = 10\ninput_size = 1\n", 1)->num_params() == 490);  // EFT
 
   std::unique_ptr<DiscreteModel> m = Build("lstm", "N = 15\n", 1);
   CHECK(m->state_size() == 30);
@@ -305,46 +297,37 @@ TEST_CASE("lstm: options, sizes, init and initial states", "[model]") {
   CHECK(m->hyperparameters().size() == 7);
 
   // Same seed, same numbers; forget_bias shifts exactly b_f.
-  std::unique_ptr<DiscreteModel> shifted =
-      Build("lstm", "N = 15\nforget_bias = 1.5\n", 1);
+  std::unique_ptr<DiscreteModel> shifted = Build("lstm", "N = 15\nforget_bias = 1.5\n", 1);
   Eigen::VectorXd b = m->Param("b");
   b.segment(15, 15).array() += 1.5;
   CHECK(Eigen::VectorXd(shifted->Param("b")) == b);
-  CHECK(Eigen::MatrixXd(shifted->Param("W_h")) ==
-        Eigen::MatrixXd(m->Param("W_h")));
+  CHECK(Eigen::MatrixXd(shifted->Param("W_h")) == Eigen::MatrixXd(m->Param("W_h")));
   CHECK(Build("lstm", "N = 15\n", 2)->theta() != m->theta());
 
   // "nmrnn" init scales: N(0,1)/sqrt(U) input weights, N(0,1)/sqrt(N)
   // otherwise.
-  std::unique_ptr<DiscreteModel> big =
-      Build("lstm", "N = 200\ninput_size = 4\n", 7);
+  std::unique_ptr<DiscreteModel> big = Build("lstm", "N = 200\ninput_size = 4\n", 7);
   const double sd_w_u = std::sqrt(big->Param("W_u").array().square().mean());
   const double sd_w_h = std::sqrt(big->Param("W_h").array().square().mean());
   CHECK(sd_w_u == Approx(0.5).epsilon(0.05));
   CHECK(sd_w_h == Approx(1.0 / std::sqrt(200.0)).epsilon(0.02));
   // "pytorch": weights within +-1/sqrt(N).
-  std::unique_ptr<DiscreteModel> pt =
-      Build("lstm", "N = 16\ninit = \"pytorch\"\n", 7);
+  std::unique_ptr<DiscreteModel> pt = Build("lstm", "N = 16\ninit = \"pytorch\"\n", 7);
   CHECK(pt->Param("W_h").cwiseAbs().maxCoeff() <= 0.25);
 
-  std::unique_ptr<DiscreteModel> rnd =
-      Build("lstm", "N = 4\ninitial_state = \"random\"\n", 3);
+  std::unique_ptr<DiscreteModel> rnd = Build("lstm", "N = 4\ninitial_state = \"random\"\n", 3);
   CHECK(rnd->initial_state().size() == 8);
-  CHECK(
-      rnd->initial_state() ==
-      Build("lstm", "N = 4\ninitial_state = \"random\"\n", 3)->initial_state());
-  CHECK(Build("lstm", "N = 4\ninitial_state = \"zeros\"\n", 3)
-            ->initial_state()
-            .isZero(0.0));
+  CHECK(rnd->initial_state() ==
+        Build("lstm", "N = 4\ninitial_state = \"random\"\n", 3)->initial_state());
+  CHECK(Build("lstm", "N = 4\ninitial_state = \"zeros\"\n", 3)->initial_state().isZero(0.0));
 
   CHECK_THROWS_AS(Build("lstm", "N = 0\n", 1), std::invalid_argument);
-  CHECK_THROWS_AS(Build("lstm", "init = \"xavier\"\n", 1),
-                  std::invalid_argument);
+  CHECK_THROWS_AS(Build("lstm", "init = \"xavier\"\n", 1), std::invalid_argument);
   CHECK_THROWS_AS(Build("lstm", "N = 4\nhidden = 3\n", 1),
                   std::invalid_argument);  // unknown key
 }
 
-// ---------------------------------------------------------------------------------------------
+// -----------------------------------------------------------------------------
 // GRU
 
 TEST_CASE("gru: derivatives, batch, readout", "[model]") {
@@ -362,8 +345,7 @@ TEST_CASE("gru: derivatives, batch, readout", "[model]") {
 }
 
 TEST_CASE("gru: equals PyTorch's GRU formulas written as a loop", "[model]") {
-  std::unique_ptr<DiscreteModel> m =
-      Build("gru", "N = 6\ninput_size = 2\noutput_size = 3\n", 12);
+  std::unique_ptr<DiscreteModel> m = Build("gru", "N = 6\ninput_size = 2\noutput_size = 3\n", 12);
   const Eigen::Index n = 6, nu = 2;
   const Data d = RandomData(*m, 3, 29);
   const Eigen::MatrixXd w_u = m->Param("W_u");
@@ -379,10 +361,8 @@ TEST_CASE("gru: equals PyTorch's GRU formulas written as a loop", "[model]") {
         const Eigen::Index row = gate * n + k;
         gi[gate] = b_u[row];
         gh[gate] = b_h[row];
-        for (Eigen::Index j = 0; j < nu; ++j)
-          gi[gate] += w_u(row, j) * d.u(j, b);
-        for (Eigen::Index j = 0; j < n; ++j)
-          gh[gate] += w_h(row, j) * d.h(j, b);
+        for (Eigen::Index j = 0; j < nu; ++j) gi[gate] += w_u(row, j) * d.u(j, b);
+        for (Eigen::Index j = 0; j < n; ++j) gh[gate] += w_h(row, j) * d.h(j, b);
       }
       const double r = Sigmoid(gi[0] + gh[0]);
       const double z = Sigmoid(gi[1] + gh[1]);
@@ -395,8 +375,7 @@ TEST_CASE("gru: equals PyTorch's GRU formulas written as a loop", "[model]") {
   Eigen::MatrixXd y(3, 3);
   m->Readout(d.h, y);
   const Eigen::MatrixXd y_ref =
-      (Eigen::MatrixXd(m->Param("C")) * d.h).colwise() +
-      Eigen::VectorXd(m->Param("d"));
+      (Eigen::MatrixXd(m->Param("C")) * d.h).colwise() + Eigen::VectorXd(m->Param("d"));
   CHECK_CLOSE(y, y_ref, 1e-15, 1e-15);
 }
 
@@ -410,15 +389,13 @@ TEST_CASE("gru: options, sizes and initial states", "[model]") {
   CHECK(m->state_blocks()[0].name == "h");
   // PyTorch init: every entry within +-1/sqrt(N).
   CHECK(m->theta().cwiseAbs().maxCoeff() <= 1.0 / std::sqrt(8.0));
-  CHECK(Build("gru", "N = 8\ninitial_state = \"constant\"\n", 1)
-            ->initial_state() == Eigen::VectorXd::Constant(8, 0.1));
-  CHECK_FALSE(
-      Build("gru", "N = 8\nreadout_bias = false\n", 1)->layout().Has("d"));
-  CHECK_THROWS_AS(Build("gru", "initial_state = \"ones\"\n", 1),
-                  std::invalid_argument);
+  CHECK(Build("gru", "N = 8\ninitial_state = \"constant\"\n", 1)->initial_state() ==
+        Eigen::VectorXd::Constant(8, 0.1));
+  CHECK_FALSE(Build("gru", "N = 8\nreadout_bias = false\n", 1)->layout().Has("d"));
+  CHECK_THROWS_AS(Build("gru", "initial_state = \"ones\"\n", 1), std::invalid_argument);
 }
 
-// ---------------------------------------------------------------------------------------------
+// -----------------------------------------------------------------------------
 // Variant A discrete RNN
 
 // Sets tau to a mix of clamped (< tau_min) and free values, none within 1e-3 of
@@ -427,9 +404,7 @@ void MixTau(DiscreteModel* m, double tau_min) {
   if (!m->layout().Has("tau")) return;
   Eigen::VectorXd tau = m->Param("tau");
   for (Eigen::Index i = 0; i < tau.size(); ++i) {
-    tau[i] = (i % 3 == 0)
-                 ? 0.5 * tau_min
-                 : tau_min + 0.2 + 0.7 * double(i) / double(tau.size());
+    tau[i] = (i % 3 == 0) ? 0.5 * tau_min : tau_min + 0.2 + 0.7 * double(i) / double(tau.size());
   }
   m->SetParam("tau", tau);
 }
@@ -485,8 +460,7 @@ Eigen::MatrixXd VariantAReference(const DiscreteModel& m,
   return out;
 }
 
-TEST_CASE("discrete_rnn: equals the Variant A equation written as a loop",
-          "[model]") {
+TEST_CASE("discrete_rnn: equals the Variant A equation written as a loop", "[model]") {
   for (const bool zero_diagonal : {true, false}) {
     DYNAMIC_SECTION("zero_diagonal = " << zero_diagonal) {
       std::ostringstream toml;
@@ -506,10 +480,8 @@ TEST_CASE("discrete_rnn: equals the Variant A equation written as a loop",
   }
 }
 
-TEST_CASE("discrete_rnn: zero diagonal gives an exactly zero diagonal gradient",
-          "[model]") {
-  std::unique_ptr<DiscreteModel> m =
-      Build("discrete_rnn", "N = 5\ninput_size = 2\n", 2);
+TEST_CASE("discrete_rnn: zero diagonal gives an exactly zero diagonal gradient", "[model]") {
+  std::unique_ptr<DiscreteModel> m = Build("discrete_rnn", "N = 5\ninput_size = 2\n", 2);
   CHECK(Eigen::MatrixXd(m->Param("W_rec")).diagonal().isZero(0.0));
   const Data d = RandomData(*m, 3, 3);
   const Eigen::Index p = m->num_params();
@@ -556,21 +528,18 @@ TEST_CASE("discrete_rnn: options, sizes, init and initial state", "[model]") {
   CHECK(m->initial_state().maxCoeff() > 0.09);
 
   std::unique_ptr<DiscreteModel> heads =
-      Build("discrete_rnn",
-            "N = 4\nnum_heads = 100\nnum_classes = 2\noutput_size = 200\n",
-            1);
+      Build("discrete_rnn", "N = 4\nnum_heads = 100\nnum_classes = 2\noutput_size = 200\n", 1);
   CHECK(heads->output_size() == 200);
   CHECK(heads->Param("W_out").rows() == 200);
-  CHECK_THROWS_AS(
-      Build("discrete_rnn", "N = 4\nnum_heads = 3\noutput_size = 2\n", 1),
-      std::invalid_argument);
+  CHECK_THROWS_AS(Build("discrete_rnn", "N = 4\nnum_heads = 3\noutput_size = 2\n", 1),
+                  std::invalid_argument);
 
   // Fixed tau: no tau block, every neuron leaks with 1/max(tau, tau_min).
-  std::unique_ptr<DiscreteModel> fixed = Build(
-      "discrete_rnn",
-      "N = 3\ninput_size = 1\ntrain_tau = false\ntau = 4.0\nphi = \"linear\"\n"
-      "zero_diagonal = true\n",
-      1);
+  std::unique_ptr<DiscreteModel> fixed =
+      Build("discrete_rnn",
+            "N = 3\ninput_size = 1\ntrain_tau = false\ntau = 4.0\nphi = \"linear\"\n"
+            "zero_diagonal = true\n",
+            1);
   CHECK_FALSE(fixed->layout().Has("tau"));
   fixed->SetParam("W_rec", Eigen::MatrixXd::Zero(3, 3));
   fixed->SetParam("W_in", Eigen::MatrixXd::Zero(3, 1));
@@ -580,13 +549,10 @@ TEST_CASE("discrete_rnn: options, sizes, init and initial state", "[model]") {
   const Eigen::MatrixXd h1 = StepOf(*fixed, h, Eigen::MatrixXd::Zero(1, 1));
   CHECK(h1(0, 0) == Approx(0.75 * 1.0 + 0.25 * 2.0));
   // `tau` beside train_tau = true is not read, so the strict config rejects it.
-  CHECK_THROWS_AS(Build("discrete_rnn", "N = 3\ntau = 2.0\n", 1),
-                  std::invalid_argument);
-  CHECK_THROWS_AS(Build("discrete_rnn", "N = 3\nphi = \"softsign\"\n", 1),
-                  std::invalid_argument);
-  CHECK(Build("discrete_rnn", "N = 3\ninitial_state = \"zeros\"\n", 1)
-            ->initial_state()
-            .isZero(0.0));
+  CHECK_THROWS_AS(Build("discrete_rnn", "N = 3\ntau = 2.0\n", 1), std::invalid_argument);
+  CHECK_THROWS_AS(Build("discrete_rnn", "N = 3\nphi = \"softsign\"\n", 1), std::invalid_argument);
+  CHECK(
+      Build("discrete_rnn", "N = 3\ninitial_state = \"zeros\"\n", 1)->initial_state().isZero(0.0));
 }
 
 }  // namespace

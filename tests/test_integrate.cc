@@ -38,7 +38,8 @@ TEST_CASE("Integrate rejects wrong shapes and options by name", "[integrate]") {
 
 TEST_CASE("a diverging network ends with a non-finite termination", "[integrate]") {
   // A linear network with a huge positive eigenvalue overflows within a few steps.
-  auto model = MakeFromToml("kind = 'ctrnn'\nN = 3\ninput_size = 1\nphi = 'linear'\ntrain_tau = false\ntau = 1.0");
+  auto model = MakeFromToml(
+      "kind = 'ctrnn'\nN = 3\ninput_size = 1\nphi = 'linear'\ntrain_tau = false\ntau = 1.0");
   model->SetParam("W_rec", Eigen::MatrixXd::Constant(3, 3, 1e80));
   Batch batch;
   for (int k = 0; k <= 20; ++k) batch.bin_edges.push_back(k);

@@ -12,7 +12,8 @@
 
 namespace ctrnn::cli {
 
-const char kDefaultSimulateConfig[] = R"(# ctrnn built-in default: the NM-RNN of the Measure-Wait-Go experiment on its 40 training trials.
+const char kDefaultSimulateConfig[] =
+    R"(# ctrnn built-in default: the NM-RNN of the Measure-Wait-Go experiment on its 40 training trials.
 seed = 0
 
 [model]
@@ -40,8 +41,7 @@ int Simulate(const SimulateArgs& args) {
                       : Config::ParseFile(args.config_path);
   if (args.seed) config.Set("seed", *args.seed);
   if (args.stepper) config.Sub("integrator").Set("stepper", *args.stepper);
-  const auto seed =
-      static_cast<std::uint64_t>(config.GetInt("seed", 0, 0, std::int64_t{1} << 62));
+  const auto seed = static_cast<std::uint64_t>(config.GetInt("seed", 0, 0, std::int64_t{1} << 62));
   Config& model_config = config.Sub("model");
   std::unique_ptr<Model> model = MakeModel(&model_config, seed);
   Config& task = config.Sub("task");
@@ -68,8 +68,8 @@ int Simulate(const SimulateArgs& args) {
                        {"integrate_steps", summary.steps},
                        {"integrate_seconds", seconds}};
   WriteRun(args.output, record);
-  std::cout << model->kind() << ": " << model->num_params() << " parameters, "
-            << batch.num_trials() << " trials x " << batch.num_bins() << " bins\n"
+  std::cout << model->kind() << ": " << model->num_params() << " parameters, " << batch.num_trials()
+            << " trials x " << batch.num_bins() << " bins\n"
             << summary.BriefReport() << " (" << seconds * 1e3 << " ms)\n"
             << "wrote " << args.output << "\n";
   return summary.ok() ? 0 : 3;

@@ -20,18 +20,21 @@ int main(int argc, char** argv) {
   sim.command_line = command_line;
   CLI::App* simulate =
       app.add_subcommand("simulate", "Integrate a model on a task batch and write a run file");
-  simulate->add_option("config", sim.config_path,
-                       "TOML config ([model], [task], [integrator], seed); default: built-in MWG NM-RNN")
+  simulate
+      ->add_option(
+          "config",
+          sim.config_path,
+          "TOML config ([model], [task], [integrator], seed); default: built-in MWG NM-RNN")
       ->check(CLI::ExistingFile);
   simulate->add_option("-o,--output", sim.output, "Run file to write (HDF5)")->required();
   int64_t seed = 0;
   std::string stepper;
   auto* seed_opt = simulate->add_option("--seed", seed, "Override the config's seed");
-  auto* stepper_opt =
-      simulate->add_option("--stepper", stepper, "Override integrator.stepper (euler, rk4, dopri5)");
+  auto* stepper_opt = simulate->add_option(
+      "--stepper", stepper, "Override integrator.stepper (euler, rk4, dopri5)");
   bool print_default = false;
-  simulate->add_flag("--print-default-config", print_default,
-                     "Print the built-in default config and exit");
+  simulate->add_flag(
+      "--print-default-config", print_default, "Print the built-in default config and exit");
 
   std::string info_path;
   CLI::App* info = app.add_subcommand("info", "Summarise a run file");

@@ -140,11 +140,8 @@ void Ctrnn::Rhs(ConstMatRef x, ConstMatRef u, MatRef dxdt) const {
   dxdt = inv_tau_.asDiagonal() * (drive - x);
 }
 
-void Ctrnn::Vjp(ConstMatRef x,
-                ConstMatRef u,
-                ConstMatRef lambda,
-                MatRef lambda_x,
-                VecRef g_theta) const {
+void Ctrnn::Vjp(
+    ConstMatRef x, ConstMatRef u, ConstMatRef lambda, MatRef lambda_x, VecRef g_theta) const {
   const Eigen::Index n = opt_.num_neurons;
   const double g = opt_.scale_by_n ? 1.0 / static_cast<double>(n) : 1.0;
   const Eigen::MatrixXd q = inv_tau_.asDiagonal() * lambda;  // λ / τ̃

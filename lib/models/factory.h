@@ -1,4 +1,5 @@
-// Builds any model from its config table ([model] in a run config). Adding a model is one case here.
+// Builds any model from its config table ([model] in a run config). Adding a model is one case
+// here.
 //
 //   kind = "ctrnn" | "low_rank" | "nm_rnn" | "lstm" | "gru" | "discrete_rnn"
 //

@@ -13,9 +13,9 @@ using ConstMap = Eigen::Map<const Eigen::MatrixXd>;
 using Map = Eigen::Map<Eigen::MatrixXd>;
 
 // Work arrays of one step. Step and StepVjp run once per time bin, possibly
-// from several threads on one const model (DESIGN.md §3.7), so the buffers are
-// per thread rather than mutable members; resize() is free when the batch shape
-// repeats.
+// from several threads on one const model (DESIGN.md §3.7), so the buffers
+// are per thread rather than mutable members; resize() is free when the batch
+// shape repeats.
 struct Scratch {
   Eigen::MatrixXd au;     // 3N x B  W_u u + b_u, then the gate pre-activations
   Eigen::MatrixXd ah;     // 3N x B  W_h h + b_h
@@ -30,8 +30,7 @@ Scratch& ThreadScratch() {
   return scratch;
 }
 
-// The gate values r, z, n (and their slopes when `slope` is set); keeps ah =
-// W_h h + b_h.
+// The gate values r, z, n (and slopes if `slope`); keeps ah = W_h h + b_h.
 void Gates(const ConstMap& w_u,
            const ConstMap& w_h,
            const ConstMap& b_u,
@@ -59,13 +58,10 @@ void Gates(const ConstMap& w_u,
   } else {
     Apply(Nonlinearity::kSigmoid, s->au.topRows(2 * n), s->gate.topRows(2 * n));
   }
-  s->au.bottomRows(n).array() +=
-      s->gate.topRows(n).array() * s->ah.bottomRows(n).array();
+  s->au.bottomRows(n).array() += s->gate.topRows(n).array() * s->ah.bottomRows(n).array();
   if (slope) {
-    ApplyWithDerivative(Nonlinearity::kTanh,
-                        s->au.bottomRows(n),
-                        s->gate.bottomRows(n),
-                        s->slope.bottomRows(n));
+    ApplyWithDerivative(
+        Nonlinearity::kTanh, s->au.bottomRows(n), s->gate.bottomRows(n), s->slope.bottomRows(n));
   } else {
     Apply(Nonlinearity::kTanh, s->au.bottomRows(n), s->gate.bottomRows(n));
   }
@@ -73,31 +69,26 @@ void Gates(const ConstMap& w_u,
 
 }  // namespace
 
-Gru::Gru(const Options& options, std::uint64_t seed)
-    : options_(options), n_(options.N) {
-  if (options.N < 1 || options.input_size < 1 || options.output_size < 1) {
-    throw std::invalid_argument(
-        "gru: N, input_size and output_size must be >= 1 (got " +
-        std::to_string(options.N) + ", " + std::to_string(options.input_size) +
-        ", " + std::to_string(options.output_size) + ")");
+Gru::Gru(const Options& options, std::uint64_t seed) : options_(options), n_(options.hidden_size) {
+  if (options.hidden_size < 1 || options.input_size < 1 || options.output_size < 1) {
+    throw std::invalid_argument("gru: N, input_size and output_size must be >= 1 (got " +
+                                std::to_string(options.hidden_size) + ", " +
+                                std::to_string(options.input_size) + ", " +
+                                std::to_string(options.output_size) + ")");
   }
   if (options.init != "pytorch" && options.init != "nmrnn") {
-    throw std::invalid_argument("gru: init = \"" + options.init +
-                                "\": must be pytorch or nmrnn");
+    throw std::invalid_argument("gru: init = \"" + options.init + "\": must be pytorch or nmrnn");
   }
   if (options.initial_state != "zeros" && options.initial_state != "constant" &&
       options.initial_state != "random") {
-    throw std::invalid_argument("gru: initial_state = \"" +
-                                options.initial_state +
+    throw std::invalid_argument("gru: initial_state = \"" + options.initial_state +
                                 "\": must be zeros, constant or random");
   }
   const Eigen::Index n = n_;
   const Eigen::Index nu = options.input_size;
   const Eigen::Index no = options.output_size;
-  off_w_u_ = layout_.Add(
-      "W_u", {3 * n, nu}, "input weights [W_ir; W_iz; W_in] (gates r,z,n)");
-  off_w_h_ =
-      layout_.Add("W_h", {3 * n, n}, "recurrent weights [W_hr; W_hz; W_hn]");
+  off_w_u_ = layout_.Add("W_u", {3 * n, nu}, "input weights [W_ir; W_iz; W_in] (gates r,z,n)");
+  off_w_h_ = layout_.Add("W_h", {3 * n, n}, "recurrent weights [W_hr; W_hz; W_hn]");
   off_b_u_ = layout_.Add("b_u", {3 * n}, "input biases [b_ir; b_iz; b_in]");
   off_b_h_ = layout_.Add("b_h", {3 * n}, "hidden biases [b_hr; b_hz; b_hn]");
   off_c_ = layout_.Add("C", {no, n}, "readout weights, y = C h (+ d)");
@@ -139,17 +130,15 @@ Gru::Gru(const Options& options, std::uint64_t seed)
   }
 }
 
-std::unique_ptr<Model> Gru::FromConfig(Config* model_config,
-                                       std::uint64_t seed) {
+std::unique_ptr<Model> Gru::FromConfig(Config* model_config, std::uint64_t seed) {
   Options o;
-  o.N = model_config->GetInt("N", o.N, 1, 1000000);
+  o.hidden_size = model_config->GetInt("N", o.hidden_size, 1, 1000000);
   o.input_size = model_config->GetInt("input_size", o.input_size, 1, 1000000);
-  o.output_size =
-      model_config->GetInt("output_size", o.output_size, 1, 1000000);
+  o.output_size = model_config->GetInt("output_size", o.output_size, 1, 1000000);
   o.readout_bias = model_config->GetBool("readout_bias", o.readout_bias);
   o.init = model_config->GetString("init", o.init, {"pytorch", "nmrnn"});
-  o.initial_state = model_config->GetString(
-      "initial_state", o.initial_state, {"zeros", "constant", "random"});
+  o.initial_state =
+      model_config->GetString("initial_state", o.initial_state, {"zeros", "constant", "random"});
   return std::make_unique<Gru>(o, seed);
 }
 
@@ -177,11 +166,8 @@ void Gru::Step(ConstMatRef h, ConstMatRef u, MatRef h_next) const {
   h_next.array() = cand + z * (h.array() - cand);
 }
 
-void Gru::StepVjp(ConstMatRef h,
-                  ConstMatRef u,
-                  ConstMatRef lambda_next,
-                  MatRef lambda,
-                  VecRef g_theta) const {
+void Gru::StepVjp(
+    ConstMatRef h, ConstMatRef u, ConstMatRef lambda_next, MatRef lambda, VecRef g_theta) const {
   const Eigen::Index n = n_;
   const Eigen::Index nu = options_.input_size;
   const ConstMap w_u(theta_.data() + off_w_u_, 3 * n, nu);
@@ -195,19 +181,17 @@ void Gru::StepVjp(ConstMatRef h,
   const auto cand = s.gate.bottomRows(n).array();
   const auto ln = lambda_next.array();
 
-  // h_t = n + z ⊙ (h − n):  dh_t/dn = 1 − z,  dh_t/dz = h − n,  dh_t/dh
-  // (direct) = z. n = tanh(a_n + r ⊙ ah_n): the new gate's pre-activation
-  // adjoint feeds a_n directly, ah_n through r, and r through ah_n.
+  // h_t = n + z ⊙ (h − n): dh_t/dn = 1 − z, dh_t/dz = h − n, and z directly
+  // on h. n = tanh(a_n + r ⊙ ah_n): the adjoint of n's pre-activation feeds
+  // a_n directly, ah_n through r, and r through ah_n.
   const Eigen::Index cols = h.cols();
   s.dau.resize(3 * n, cols);
   s.dah.resize(3 * n, cols);
   s.dau.bottomRows(n).array() = ln * (1.0 - z) * s.slope.bottomRows(n).array();
   s.dah.bottomRows(n).array() = s.dau.bottomRows(n).array() * r;
-  s.dau.topRows(n).array() = s.dau.bottomRows(n).array() *
-                             s.ah.bottomRows(n).array() *
-                             s.slope.topRows(n).array();
-  s.dau.middleRows(n, n).array() =
-      ln * (h.array() - cand) * s.slope.middleRows(n, n).array();
+  s.dau.topRows(n).array() =
+      s.dau.bottomRows(n).array() * s.ah.bottomRows(n).array() * s.slope.topRows(n).array();
+  s.dau.middleRows(n, n).array() = ln * (h.array() - cand) * s.slope.middleRows(n, n).array();
   s.dah.topRows(2 * n) = s.dau.topRows(2 * n);
 
   Map(g_theta.data() + off_w_u_, 3 * n, nu).noalias() += s.dau * u.transpose();
@@ -237,8 +221,8 @@ Eigen::MatrixXd Gru::StepJacobian(ConstVecRef h, ConstVecRef u) const {
   const Eigen::ArrayXd ah_n = s.ah.col(0).segment(2 * n, n);
   const Eigen::ArrayXd dn = (1.0 - z) * sn;  // d h_t / d(pre-activation of n)
 
-  // J = diag(z) + diag(dn ⊙ ah_n ⊙ r') W_hr + diag((h − n) ⊙ z') W_hz + diag(dn
-  // ⊙ r) W_hn.
+  // J = diag(z) + diag(dn ⊙ ah_n ⊙ r') W_hr + diag((h − n) ⊙ z') W_hz
+  //     + diag(dn ⊙ r) W_hn.
   Eigen::MatrixXd jac = (dn * ah_n * sr).matrix().asDiagonal() * w_h.topRows(n);
   jac += ((h.array() - cand) * sz).matrix().asDiagonal() * w_h.middleRows(n, n);
   jac += (dn * r).matrix().asDiagonal() * w_h.bottomRows(n);
@@ -250,15 +234,11 @@ void Gru::Readout(ConstMatRef x, MatRef y) const {
   const ConstMap c(theta_.data() + off_c_, options_.output_size, n_);
   y.noalias() = c * x;
   if (options_.readout_bias) {
-    y.colwise() +=
-        ConstMap(theta_.data() + off_d_, options_.output_size, 1).col(0);
+    y.colwise() += ConstMap(theta_.data() + off_d_, options_.output_size, 1).col(0);
   }
 }
 
-void Gru::ReadoutVjp(ConstMatRef x,
-                     ConstMatRef ybar,
-                     MatRef xbar,
-                     VecRef g_theta) const {
+void Gru::ReadoutVjp(ConstMatRef x, ConstMatRef ybar, MatRef xbar, VecRef g_theta) const {
   const Eigen::Index no = options_.output_size;
   const ConstMap c(theta_.data() + off_c_, no, n_);
   xbar.noalias() += c.transpose() * ybar;

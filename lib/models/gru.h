@@ -1,39 +1,37 @@
-// GRU baseline (timescales spec §1.3, §8.9: the LSTM script with nn.GRU), with
-// PyTorch's equations (torch.nn.GRU, one layer). A discrete-time map, one step
-// per input bin, state h (S = N).
+// GRU baseline (timescales spec §1.3, §8.9: the LSTM script with nn.GRU),
+// with PyTorch's equations (torch.nn.GRU, one layer). A discrete-time map, one
+// step per input bin, state h (S = N).
 //
 //   r   = σ(W_ir u_t + b_ir + W_hr h_{t-1} + b_hr)
 //   z   = σ(W_iz u_t + b_iz + W_hz h_{t-1} + b_hz)
 //   n   = tanh(W_in u_t + b_in + r ⊙ (W_hn h_{t-1} + b_hn))
-//   h_t = (1 − z) ⊙ n + z ⊙ h_{t-1}          (computed as n + z ⊙ (h_{t-1} −
-//   n), as PyTorch does) y_t = C h_t + d                           (d only when
-//   readout_bias)
+//   h_t = (1 − z) ⊙ n + z ⊙ h_{t-1}   (computed as n + z ⊙ (h_{t-1} − n),
+//                                      as PyTorch does)
+//   y_t = C h_t + d                    (d only with readout_bias)
 //
-// The three gates are stored stacked in PyTorch's order r, z, n (rows [kN,
-// (k+1)N) belong to gate k), so one step is two matrix products. Both bias
-// vectors are kept because b_hn sits inside r ⊙ ·.
+// The gates are stored stacked in PyTorch's order r, z, n (rows [kN, (k+1)N)
+// belong to gate k), so one step is two matrix products. Both bias vectors are
+// kept because b_hn sits inside r ⊙ (·).
 //
-// Parameters (count 3(NU + N² + 2N) + ON (+ O)):
+// Parameters, 3(NU + N² + 2N) + ON (+ O) in all:
 //
-//   name  shape   meaning                           init "pytorch" (default)
-//   init "nmrnn" W_u   3N x U  input weights [W_ir; W_iz; W_in]  U(−k, k), k =
-//   1/√N        N(0,1)/√U W_h   3N x N  recurrent [W_hr; W_hz; W_hn]      U(−k,
-//   k)                  N(0,1)/√N b_u   3N      input biases [b_ir; b_iz; b_in]
-//   U(−k, k)                  N(0,1)/√N b_h   3N      hidden biases [b_hr;
-//   b_hz; b_hn]  U(−k, k)                  N(0,1)/√N C     O x N   readout
-//   weights (nn.Linear)       U(−k, k)                  N(0,1)/√N d     O
-//   readout bias (readout_bias only)  U(−k, k)                  0
+//   name shape   meaning                      init "pytorch"      init "nmrnn"
+//   W_u  3N x U  input [W_ir; W_iz; W_in]     U(−k, k), k = 1/√N  N(0,1)/√U
+//   W_h  3N x N  recurrent [W_hr; W_hz; W_hn] U(−k, k)            N(0,1)/√N
+//   b_u  3N      [b_ir; b_iz; b_in]           U(−k, k)            N(0,1)/√N
+//   b_h  3N      [b_hr; b_hz; b_hn]           U(−k, k)            N(0,1)/√N
+//   C    O x N   readout weights              U(−k, k)            N(0,1)/√N
+//   d    O       readout bias (optional)      U(−k, k)            0
 //
-// Config ([model], kind = "gru"):
+// Config ([model], kind = "gru"): key, type, default, meaning.
 //   N              int     500        hidden units (timescales spec: 500)
 //   input_size     int     1          U
-//   output_size    int     2          O (one 2-class head; 100 heads x 2
-//   classes = 200) readout_bias   bool    true       y = C h + d (nn.Linear)
-//   instead of y = C h init           string  "pytorch"  "pytorch" | "nmrnn"
-//   (table above) initial_state  string  "zeros"    "zeros": h0 = 0 (timescales
-//   §1.3); "constant": h0 = 0.1;
-//                                     "random": N(0,1)/√N per entry, drawn once
-//                                     from the seed
+//   output_size    int     2          O (one 2-class head; 100 heads: 200)
+//   readout_bias   bool    true       add d (nn.Linear has it)
+//   init           string  "pytorch"  "pytorch" | "nmrnn" (table above)
+//   initial_state  string  "zeros"    "zeros": h0 = 0 (timescales §1.3) |
+//                                     "constant": 0.1 | "random": N(0,1)/√N
+//                                     per entry, drawn once from the seed
 #ifndef CTRNN_LIB_MODELS_GRU_H_
 #define CTRNN_LIB_MODELS_GRU_H_
 
@@ -52,9 +50,9 @@ namespace ctrnn {
 class Gru final : public DiscreteModel {
  public:
   struct Options {
-    Eigen::Index N = 500;          // hidden units, >= 1
-    Eigen::Index input_size = 1;   // U, >= 1
-    Eigen::Index output_size = 2;  // O, >= 1
+    Eigen::Index hidden_size = 500;  // hidden units, >= 1
+    Eigen::Index input_size = 1;     // U, >= 1
+    Eigen::Index output_size = 2;    // O, >= 1
     bool readout_bias = true;
     std::string init = "pytorch";         // "pytorch" | "nmrnn"
     std::string initial_state = "zeros";  // "zeros" | "constant" | "random"
@@ -67,8 +65,7 @@ class Gru final : public DiscreteModel {
 
   // Reads the options above from `model_config` (recording every resolved
   // value).
-  static std::unique_ptr<Model> FromConfig(Config* model_config,
-                                           std::uint64_t seed);
+  static std::unique_ptr<Model> FromConfig(Config* model_config, std::uint64_t seed);
 
   std::string kind() const override { return "gru"; }
   Eigen::Index state_size() const override { return n_; }
@@ -88,10 +85,7 @@ class Gru final : public DiscreteModel {
   Eigen::MatrixXd StepJacobian(ConstVecRef h, ConstVecRef u) const override;
 
   void Readout(ConstMatRef x, MatRef y) const override;
-  void ReadoutVjp(ConstMatRef x,
-                  ConstMatRef ybar,
-                  MatRef xbar,
-                  VecRef g_theta) const override;
+  void ReadoutVjp(ConstMatRef x, ConstMatRef ybar, MatRef xbar, VecRef g_theta) const override;
 
  private:
   Options options_;

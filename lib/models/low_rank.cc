@@ -93,11 +93,8 @@ void LowRank::Rhs(ConstMatRef x, ConstMatRef u, MatRef dxdt) const {
   dxdt = (dxdt - x) / opt_.tau;
 }
 
-void LowRank::Vjp(ConstMatRef x,
-                  ConstMatRef u,
-                  ConstMatRef lambda,
-                  MatRef lambda_x,
-                  VecRef g_theta) const {
+void LowRank::Vjp(
+    ConstMatRef x, ConstMatRef u, ConstMatRef lambda, MatRef lambda_x, VecRef g_theta) const {
   const Eigen::Index n = opt_.num_neurons;
   const Eigen::Index r = opt_.rank;
   const auto v = BlockView(layout_.Find("V"), theta_);
@@ -124,8 +121,8 @@ void LowRank::Vjp(ConstMatRef x,
 Eigen::MatrixXd LowRank::Jacobian(ConstVecRef x, ConstVecRef /*u*/) const {
   Eigen::VectorXd slope(x.size());
   Derivative(opt_.phi, x, slope);
-  Eigen::MatrixXd jac = g_ * l_ * (BlockView(layout_.Find("V"), theta_).transpose() *
-                                   slope.asDiagonal());
+  Eigen::MatrixXd jac =
+      g_ * l_ * (BlockView(layout_.Find("V"), theta_).transpose() * slope.asDiagonal());
   jac.diagonal().array() -= 1.0;
   return jac / opt_.tau;
 }

@@ -10,11 +10,11 @@
 namespace ctrnn {
 
 struct NmRnn::Work {
-  Eigen::MatrixXd a, a_slope;          // tanh(z), 1 − tanh(z)²   (M x B)
-  Eigen::MatrixXd phi_x, phi_slope;    // φ(x), φ'(x)             (N x B)
-  Eigen::MatrixXd z_drive;             // W_z a + B_z u [+ W_zx φ(x) + b_zx]
-  Eigen::MatrixXd s;                   // σ(A_z z + b_z)          (R x B)
-  Eigen::MatrixXd h;                   // Vᵀ φ(x)                 (R x B)
+  Eigen::MatrixXd a, a_slope;        // tanh(z), 1 − tanh(z)²   (M x B)
+  Eigen::MatrixXd phi_x, phi_slope;  // φ(x), φ'(x)             (N x B)
+  Eigen::MatrixXd z_drive;           // W_z a + B_z u [+ W_zx φ(x) + b_zx]
+  Eigen::MatrixXd s;                 // σ(A_z z + b_z)          (R x B)
+  Eigen::MatrixXd h;                 // Vᵀ φ(x)                 (R x B)
 };
 
 NmRnn::NmRnn(const NmRnnOptions& options) : opt_(options) {
@@ -24,8 +24,8 @@ NmRnn::NmRnn(const NmRnnOptions& options) : opt_(options) {
     throw std::invalid_argument("nm_rnn: N, M, R, input_size and output_size must be positive");
   }
   if (r > n) {
-    throw std::invalid_argument("nm_rnn: R = " + std::to_string(r) + " exceeds N = " +
-                                std::to_string(n));
+    throw std::invalid_argument("nm_rnn: R = " + std::to_string(r) +
+                                " exceeds N = " + std::to_string(n));
   }
   if (opt_.x_input_size < 1 || opt_.x_input_size > u) {
     throw std::invalid_argument("nm_rnn: x_input_size = " + std::to_string(opt_.x_input_size) +
@@ -258,16 +258,12 @@ void NmRnn::PullBackZ(ConstMatRef /*z*/,
     Eigen::Map<Eigen::MatrixXd>(g_theta.data() + wzx_off_, m, n).noalias() +=
         r * w.phi_x.transpose();
     g_theta.segment(bzx_off_, m) += r.rowwise().sum();
-    lambda_x.array() +=
-        (Block(wzx_off_, m, n).transpose() * r).array() * w.phi_slope.array();
+    lambda_x.array() += (Block(wzx_off_, m, n).transpose() * r).array() * w.phi_slope.array();
   }
 }
 
-void NmRnn::Vjp(ConstMatRef state,
-                ConstMatRef u,
-                ConstMatRef lambda,
-                MatRef lambda_out,
-                VecRef g_theta) const {
+void NmRnn::Vjp(
+    ConstMatRef state, ConstMatRef u, ConstMatRef lambda, MatRef lambda_out, VecRef g_theta) const {
   const Eigen::Index m = opt_.num_nm, n = opt_.num_neurons, r = opt_.rank;
   const auto z = state.topRows(m);
   const auto x = state.bottomRows(n);
@@ -363,7 +359,9 @@ void NmRnn::ReadoutVjp(ConstMatRef state, ConstMatRef ybar, MatRef xbar, VecRef 
   if (opt_.readout_bias) g_theta.segment(d_off_, o) += ybar.rowwise().sum();
 }
 
-void NmRnn::Extras(ConstMatRef state, ConstMatRef /*u*/, std::vector<Eigen::MatrixXd>* extras) const {
+void NmRnn::Extras(ConstMatRef state,
+                   ConstMatRef /*u*/,
+                   std::vector<Eigen::MatrixXd>* extras) const {
   Work w;
   Gates(state.topRows(opt_.num_nm), &w);
   extras->assign(1, w.s);

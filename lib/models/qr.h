@@ -1,7 +1,7 @@
 // Thin QR with a positive-diagonal R, and its backward pass (NM-RNN spec §1.2).
 //
-//   A = Q R,  A: N x K (N >= K, full column rank), Q: N x K with QᵀQ = I, R: K x K upper triangular,
-//   diag(R) > 0 (the Gram–Schmidt convention; LAPACK leaves the signs free).
+//   A = Q R,  A: N x K (N >= K, full column rank), Q: N x K with QᵀQ = I, R: K x K upper
+//   triangular, diag(R) > 0 (the Gram–Schmidt convention; LAPACK leaves the signs free).
 //
 // Backward, given Q̄ (R̄ = 0):  M = -Q̄ᵀQ,  C = copyltu(M) (C_ij = M_ij for j <= i, M_ji above),
 //   Ā = (Q̄ + Q C) R^{-T}.

@@ -51,7 +51,6 @@ Batch MakeMwgBatch(const std::vector<MwgTrial>& trials, const MwgOptions& option
   return batch;
 }
 
-
 Batch MwgBatchFromConfig(Config* task) {
   const std::string set = task->GetString("set", "train", {"train", "extrapolation"});
   MwgOptions o;

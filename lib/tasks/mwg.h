@@ -1,13 +1,14 @@
 // Measure-Wait-Go timing task (NM-RNN spec §2.1).
 //
-// T = 110 unit bins. Three one-hot pulse channels (measure, set, go) of amplitude 10 at single bins:
-// measure at t_m, set at t_m + I, go at t_go = t_m + I + delay (delay = 15). The target (one output)
-// is y*(t) = −0.5 + clip((t − t_go)/I, 0, 1): −0.5 until the go cue, a linear ramp to +0.5 over I
-// bins, then 0.5. The mask is all ones. targets[t] is compared with the output at bin end t + 1.
+// T = 110 unit bins. Three one-hot pulse channels (measure, set, go) of amplitude 10 at single
+// bins: measure at t_m, set at t_m + I, go at t_go = t_m + I + delay (delay = 15). The target (one
+// output) is y*(t) = −0.5 + clip((t − t_go)/I, 0, 1): −0.5 until the go cue, a linear ramp to +0.5
+// over I bins, then 0.5. The mask is all ones. targets[t] is compared with the output at bin end t
+// + 1.
 //
-// Training set: I ∈ {12, 14, 16, 18}, t_m ∈ {10, …, 19}: 40 trials, trial j has I = intervals[j / 10]
-// and t_m = 10 + j % 10. Extrapolation set: I = 4, 6, …, 26 with t_m = 15 (12 trials; short 0–3,
-// trained 4–7, long 8–11).
+// Training set: I ∈ {12, 14, 16, 18}, t_m ∈ {10, …, 19}: 40 trials, trial j has I = intervals[j /
+// 10] and t_m = 10 + j % 10. Extrapolation set: I = 4, 6, …, 26 with t_m = 15 (12 trials; short
+// 0–3, trained 4–7, long 8–11).
 #ifndef CTRNN_LIB_TASKS_MWG_H_
 #define CTRNN_LIB_TASKS_MWG_H_
 
