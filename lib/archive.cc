@@ -97,6 +97,7 @@ H5::StrType Utf8Type() {
 }
 
 H5::DataSpace SimpleSpace(const std::vector<hsize_t>& dims) {
+  if (dims.empty()) return H5::DataSpace(H5S_SCALAR);
   return H5::DataSpace(static_cast<int>(dims.size()), dims.data());
 }
 
@@ -334,6 +335,21 @@ void ValidateRecord(const std::string& path, const RunRecord& r) {
   if (r.gzip_level < 0 || r.gzip_level > 9) {
     throw std::invalid_argument(who + ": RunRecord.gzip_level = " + std::to_string(r.gzip_level) +
                                 ": must lie in [0, 9]");
+  }
+  {
+    std::vector<std::string> roots;
+    for (const auto& [name, vec] : r.theta_like) {
+      roots.push_back(name);
+      if (r.model == nullptr || vec == nullptr || vec->size() != r.model->num_params()) {
+        throw std::invalid_argument(who + ": RunRecord.theta_like '" + name +
+                                    "' needs a model and a vector of num_params entries");
+      }
+    }
+    for (const auto& [name, value] : r.scalars) roots.push_back(name);
+    for (const std::string& name : roots) CheckLinkName(who + ": RunRecord", name);
+    CheckNames(who + ": RunRecord.theta_like/scalars",
+               roots,
+               {"meta", "config", "model", "batch", "trajectories"});
   }
   std::vector<std::string> names;
   for (const auto& [name, value] : r.extra_meta) names.push_back(name);

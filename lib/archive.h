@@ -78,6 +78,12 @@ struct RunRecord {
   // More /meta attributes (e.g. {"wall_clock_s", 12.5}). Names must not repeat
   // the standard ones.
   Attributes extra_meta;
+  // Vectors laid out like model->theta() (e.g. the gradient dL/dtheta), each written as a group
+  // /<name> holding one dataset per parameter block, with the block's shape. Requires `model`;
+  // the name must not be one of the standard groups.
+  std::vector<std::pair<std::string, const Eigen::VectorXd*>> theta_like;
+  // Scalar float64 datasets at the root (e.g. {"loss", 0.0123}); names as for theta_like.
+  std::vector<std::pair<std::string, double>> scalars;
   // gzip level 0..9 for the /batch and /trajectories datasets, chunked one
   // trial per chunk. Default 0: no compression (noisy float trajectories barely
   // compress).

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh
+scripts/build.sh ctrnn
 mkdir -p data/runs
 build/ctrnn simulate -o data/runs/default.h5
 build/ctrnn info data/runs/default.h5
