@@ -527,6 +527,21 @@ void WriteContents(const H5::H5File& file, const RunRecord& r, Where* where) {
       PutPerTime(group, name, per_time, 0, per_time[0].rows(), r.gzip_level);
     }
   }
+  for (const auto& [name, value] : r.scalars) {
+    where->object = "/" + name;
+    PutDataset(root, name, {}, &value, 0);
+  }
+  for (const auto& [name, vec] : r.theta_like) {
+    where->object = "/" + name;
+    const H5::Group group = MakeGroup(root, name);
+    for (const ParamBlock& b : r.model->layout().blocks()) {
+      where->object = "/" + name + "/" + b.name;
+      const RowMajorMatrix block = BlockView(b, *vec);
+      const std::vector<hsize_t> dims =
+          b.shape.size() == 1 ? Dims({b.rows()}) : Dims({b.rows(), b.cols()});
+      PutDataset(group, b.name, dims, block.data(), 0);
+    }
+  }
   where->object = "/";
 }
 

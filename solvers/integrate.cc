@@ -73,6 +73,13 @@ IntegrateOptions IntegrateOptionsFromConfig(Config* c) {
   return o;
 }
 
+std::int64_t FixedStepsInBin(double width, const IntegrateOptions& o) {
+  auto n = static_cast<std::int64_t>(std::ceil(width / o.dt * (1.0 - 1e-12)));
+  n = std::max<std::int64_t>(n, 1);
+  const std::int64_t m = o.dense_per_bin + 1;
+  return (n + m - 1) / m * m;
+}
+
 std::string IntegrateSummary::BriefReport() const {
   std::ostringstream s;
   s << "Integrate: " << TerminationName(termination) << ", " << steps << " steps ("
@@ -130,15 +137,6 @@ class Recorder {
 
 bool Finite(const Eigen::Ref<const Eigen::MatrixXd>& x) { return x.allFinite(); }
 
-// Sub-steps per bin for the fixed-step methods: ceil(width / dt), rounded up to a multiple of
-// (dense + 1) so that every dense point is a step end.
-std::int64_t StepsInBin(double width, const IntegrateOptions& o) {
-  auto n = static_cast<std::int64_t>(std::ceil(width / o.dt * (1.0 - 1e-12)));
-  n = std::max<std::int64_t>(n, 1);
-  const std::int64_t m = o.dense_per_bin + 1;
-  return (n + m - 1) / m * m;
-}
-
 void NonFinite(double t, IntegrateSummary* s) {
   s->termination = Termination::kNonFinite;
   std::ostringstream msg;
@@ -182,7 +180,7 @@ void RunFixed(const ContinuousModel& model,
   for (Eigen::Index k = 0; k < batch.num_bins(); ++k) {
     const Eigen::MatrixXd& u = batch.inputs[k];
     const double t0 = batch.bin_edges[k], t1 = batch.bin_edges[k + 1];
-    const std::int64_t n = StepsInBin(t1 - t0, options);
+    const std::int64_t n = FixedStepsInBin(t1 - t0, options);
     const double h = (t1 - t0) / static_cast<double>(n);
     const std::int64_t per_point = n / (options.dense_per_bin + 1);
     auto system = [&](const State& xs, State& dxdt, double /*t*/) {

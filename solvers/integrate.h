@@ -56,6 +56,10 @@ struct IntegrateOptions {
   void Validate() const;
 };
 
+// The number of equal Euler/RK4 steps Integrate takes across a bin of `width`: ceil(width / dt),
+// rounded up to a multiple of dense_per_bin + 1 so that dense points are step ends.
+std::int64_t FixedStepsInBin(double width, const IntegrateOptions& options);
+
 enum class Termination { kSuccess, kNonFinite, kMaxSteps, kStepSizeUnderflow };
 std::string TerminationName(Termination termination);
 

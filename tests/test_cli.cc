@@ -88,6 +88,39 @@ TEST_CASE("ctrnn simulate runs a config in continuous time", "[cli]") {
   fs::remove_all(dir);
 }
 
+TEST_CASE("ctrnn gradient writes the loss and gradient and checks them", "[cli][adjoint]") {
+  const fs::path dir = TempDir();
+  const fs::path cfg = dir / "small.toml";
+  std::ofstream(cfg) << "seed = 2\n[model]\nkind = \"nm_rnn\"\nN = 16\nM = 3\nR = 2\n";
+  for (const char* method : {"discrete", "interpolating"}) {
+    const std::string out = (dir / (std::string(method) + ".h5")).string();
+    Result r = Run("gradient " + cfg.string() + " -o " + out + " --check --method " + method +
+                   (std::string(method) == "interpolating" ? " --stepper dopri5" : ""));
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    CHECK_THAT(r.output, Contains("worst relative error against central differences"));
+    // The check's worst error is printed; parse and bound it.
+    const size_t at = r.output.find("central differences ") + 20;
+    const double worst = std::stod(r.output.substr(at));
+    CHECK(worst < (std::string(method) == "discrete" ? 1e-7 : 1e-4));
+    const std::string script = std::string(CTRNN_SOURCE_DIR) + "/tests/check_gradient_h5py.py";
+    const int raw = std::system(("/usr/bin/python3 " + script + " " + out).c_str());
+    CHECK(WIFEXITED(raw));
+    CHECK(WEXITSTATUS(raw) == 0);
+  }
+  const fs::path lstm = dir / "lstm.toml";
+  std::ofstream(lstm) << "[model]\nkind = \"lstm\"\nN = 4\n";
+  Result r = Run("gradient " + lstm.string() + " -o " + (dir / "x.h5").string() +
+                 " --method interpolating");
+  CHECK(r.status == 2);
+  CHECK_THAT(r.output, Contains("discrete"));
+  r = Run("gradient -o " + (dir / "x.h5").string() + " --method backsolve");
+  CHECK(r.status == 2);
+  CHECK_THAT(r.output, Contains("gradient.method = \"backsolve\""));
+  CHECK_FALSE(fs::exists(dir / "x.h5"));
+  fs::remove_all(dir);
+}
+
 TEST_CASE("ctrnn names a bad config key and value and writes nothing", "[cli]") {
   const fs::path dir = TempDir();
   const std::string out = (dir / "bad.h5").string();

@@ -24,6 +24,21 @@ struct SimulateArgs {
 // Builds the model and the task from the config, integrates, and writes one run file with the
 // resolved config, the model, the batch and the trajectories (x, z, y and s for the NM-RNN).
 int Simulate(const SimulateArgs& args);
+struct GradientArgs {
+  std::string config_path;  // empty: the built-in default
+  std::string output;
+  std::optional<std::int64_t> seed;
+  std::optional<std::string> stepper;
+  std::optional<std::string> method;  // "discrete" | "interpolating"
+  bool check = false;
+  std::string command_line;
+};
+
+// Loss and gradient of the config's model on its task batch (default: the MWG NM-RNN, masked
+// MSE, discrete adjoint of forward Euler). Writes /model, /batch, /loss and /gradient/<block>;
+// with check, also /finite_difference/<block> and prints the worst relative error.
+int Gradient(const GradientArgs& args);
+
 // Prints a summary of a run file.
 int Info(const std::string& path);
 

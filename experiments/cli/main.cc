@@ -36,6 +36,27 @@ int main(int argc, char** argv) {
   simulate->add_flag(
       "--print-default-config", print_default, "Print the built-in default config and exit");
 
+  ctrnn::cli::GradientArgs grad;
+  grad.command_line = command_line;
+  CLI::App* gradient = app.add_subcommand(
+      "gradient", "Loss and exact gradient by adjoint sensitivity, written to a run file");
+  gradient
+      ->add_option("config",
+                   grad.config_path,
+                   "TOML config (also [loss], [gradient]); default: built-in MWG NM-RNN")
+      ->check(CLI::ExistingFile);
+  gradient->add_option("-o,--output", grad.output, "Run file to write (HDF5)")->required();
+  int64_t grad_seed = 0;
+  std::string grad_stepper, grad_method;
+  auto* grad_seed_opt = gradient->add_option("--seed", grad_seed, "Override the config's seed");
+  auto* grad_stepper_opt = gradient->add_option(
+      "--stepper", grad_stepper, "Override integrator.stepper (euler, rk4, dopri5)");
+  auto* grad_method_opt = gradient->add_option(
+      "--method", grad_method, "Override gradient.method (discrete, interpolating)");
+  gradient->add_flag("--check",
+                     grad.check,
+                     "Compare with central differences of the loss and print the worst error");
+
   std::string info_path;
   CLI::App* info = app.add_subcommand("info", "Summarise a run file");
   info->add_option("file", info_path, "Run file (HDF5)")->required();
@@ -53,6 +74,12 @@ int main(int argc, char** argv) {
       if (*seed_opt) sim.seed = seed;
       if (*stepper_opt) sim.stepper = stepper;
       return ctrnn::cli::Simulate(sim);
+    }
+    if (gradient->parsed()) {
+      if (*grad_seed_opt) grad.seed = grad_seed;
+      if (*grad_stepper_opt) grad.stepper = grad_stepper;
+      if (*grad_method_opt) grad.method = grad_method;
+      return ctrnn::cli::Gradient(grad);
     }
     if (info->parsed()) return ctrnn::cli::Info(info_path);
   } catch (const std::exception& e) {
