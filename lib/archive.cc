@@ -346,6 +346,12 @@ void ValidateRecord(const std::string& path, const RunRecord& r) {
       }
     }
     for (const auto& [name, value] : r.scalars) roots.push_back(name);
+    std::set<std::string> group_roots;  // nested groups share their top-level name
+    for (const ArchiveGroup& g : r.groups) {
+      group_roots.insert(g.name.substr(0, g.name.find('/')));
+      for (const auto& [vname, v] : g.vectors) CheckLinkName(who + ": group " + g.name, vname);
+    }
+    roots.insert(roots.end(), group_roots.begin(), group_roots.end());
     for (const std::string& name : roots) CheckLinkName(who + ": RunRecord", name);
     CheckNames(who + ": RunRecord.theta_like/scalars",
                roots,
@@ -416,6 +422,8 @@ void ValidateRecord(const std::string& path, const RunRecord& r) {
     }
   }
 }
+
+bool HasLink(const H5::Group& group, const std::string& name);
 
 void WriteContents(const H5::H5File& file, const RunRecord& r, Where* where) {
   const H5::Group root = file.openGroup("/");
@@ -525,6 +533,21 @@ void WriteContents(const H5::H5File& file, const RunRecord& r, Where* where) {
     for (const auto& [name, per_time] : tr.extras) {
       where->object = "/trajectories/" + name;
       PutPerTime(group, name, per_time, 0, per_time[0].rows(), r.gzip_level);
+    }
+  }
+  for (const ArchiveGroup& g : r.groups) {
+    where->object = "/" + g.name;
+    H5::Group group = root;
+    for (size_t start = 0; start <= g.name.size();) {
+      const size_t slash = std::min(g.name.find('/', start), g.name.size());
+      const std::string part = g.name.substr(start, slash - start);
+      group = HasLink(group, part) ? group.openGroup(part) : MakeGroup(group, part);
+      start = slash + 1;
+    }
+    for (const auto& [name, value] : g.attributes) PutAttr(group, name, value);
+    for (const auto& [name, v] : g.vectors) {
+      where->object = "/" + g.name + "/" + name;
+      PutDataset(group, name, Dims({v.size()}), v.data(), 0);
     }
   }
   for (const auto& [name, value] : r.scalars) {
@@ -1195,6 +1218,97 @@ std::string DescribeRun(const std::string& path) {
   Where where{path};
   try {
     return Describe(path, &where);
+  } catch (const H5::Exception& e) {
+    FailHdf5(where, e);
+  }
+}
+
+std::optional<ArchiveGroup> ReadGroup(const std::string& path, const std::string& name) {
+  std::lock_guard<std::mutex> lock(ArchiveMutex());
+  H5::Exception::dontPrint();
+  Where where{path};
+  try {
+    const H5::H5File file = OpenRun(path, &where);
+    H5::Group group = file.openGroup("/");
+    for (size_t start = 0; start <= name.size();) {
+      const size_t slash = std::min(name.find('/', start), name.size());
+      const std::string part = name.substr(start, slash - start);
+      if (!HasLink(group, part)) return std::nullopt;
+      where.object = "/" + name.substr(0, slash);
+      if (group.childObjType(part) != H5O_TYPE_GROUP) where.Fail("is not a group");
+      group = group.openGroup(part);
+      start = slash + 1;
+    }
+    ArchiveGroup out;
+    out.name = name;
+    where.object = "/" + name;
+    for (const std::string& attr_name : AttrNames(group)) {
+      const H5::Attribute attr = group.openAttribute(attr_name);
+      if (attr.getSpace().getSimpleExtentNpoints() != 1) continue;  // arrays: not ours
+      switch (attr.getTypeClass()) {
+        case H5T_STRING:
+          out.attributes.emplace_back(attr_name, GetString(group, attr_name, where));
+          break;
+        case H5T_INTEGER:
+          out.attributes.emplace_back(
+              attr_name,
+              GetInteger<std::int64_t>(group, attr_name, H5::PredType::NATIVE_INT64, where));
+          break;
+        case H5T_FLOAT: {
+          double v = 0;
+          attr.read(H5::PredType::NATIVE_DOUBLE, &v);
+          out.attributes.emplace_back(attr_name, v);
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    for (const std::string& child : ChildNames(group)) {
+      if (group.childObjType(child) != H5O_TYPE_DATASET) continue;
+      where.object = "/" + name + "/" + child;
+      const H5::DataSet ds = group.openDataSet(child);
+      const std::vector<hsize_t> dims = ExtentOf(ds.getSpace());
+      if (dims.size() != 1) continue;
+      const std::vector<double> data = ReadDoubles(ds, {dims[0]}, "a 1-D vector", where);
+      out.vectors.emplace_back(
+          child,
+          Eigen::Map<const Eigen::VectorXd>(data.data(), static_cast<Eigen::Index>(data.size())));
+    }
+    return out;
+  } catch (const H5::Exception& e) {
+    FailHdf5(where, e);
+  }
+}
+
+std::vector<double> ReadDoubleArray(const std::string& path,
+                                    const std::string& dataset,
+                                    std::vector<std::size_t>* shape) {
+  std::lock_guard<std::mutex> lock(ArchiveMutex());
+  H5::Exception::dontPrint();
+  const std::string object = dataset.empty() || dataset[0] != '/' ? "/" + dataset : dataset;
+  Where where{path, object};
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    throw std::runtime_error("cannot open '" + path + "': no such file");
+  }
+  try {
+    if (std::filesystem::is_directory(path, ec) || !H5::H5File::isHdf5(path)) {
+      throw std::runtime_error("cannot open '" + path + "': not an HDF5 file");
+    }
+    const H5::H5File file(path, H5F_ACC_RDONLY);
+    // H5Lexists needs every parent of the path to exist: check each level.
+    for (size_t slash = object.find('/', 1);; slash = object.find('/', slash + 1)) {
+      const std::string prefix = object.substr(0, slash);
+      if (H5Lexists(file.getId(), prefix.c_str(), H5P_DEFAULT) <= 0) where.Fail("missing");
+      if (slash == std::string::npos) break;
+    }
+    if (file.childObjType(object) != H5O_TYPE_DATASET) where.Fail("is not a dataset");
+    const H5::DataSet ds = file.openDataSet(object);
+    const std::vector<hsize_t> dims = ExtentOf(ds.getSpace());
+    const std::vector<double> data = ReadDoubles(ds, dims, "", where);
+    if (shape != nullptr) shape->assign(dims.begin(), dims.end());
+    return data;
   } catch (const H5::Exception& e) {
     FailHdf5(where, e);
   }

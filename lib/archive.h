@@ -34,9 +34,12 @@
 #ifndef CTRNN_LIB_ARCHIVE_H_
 #define CTRNN_LIB_ARCHIVE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "lib/batch.h"
 #include "lib/config.h"
@@ -51,6 +54,15 @@ inline constexpr int kRunFormatVersion = 1;
 
 // What WriteRun writes. Pointers are borrowed for the call only; null means
 // "not in this run" where the field is optional.
+// A group of named 1-D float64 datasets and typed attributes, for what later layers archive
+// (training curves, checkpoints, fixed points, timescales). `name` may be nested ("training" or
+// "checkpoint/optimizer"); parents are created as needed.
+struct ArchiveGroup {
+  std::string name;
+  Attributes attributes;
+  std::vector<std::pair<std::string, Eigen::VectorXd>> vectors;
+};
+
 struct RunRecord {
   // The command line that produced the run (/meta attribute `command`). Default
   // "".
@@ -84,6 +96,8 @@ struct RunRecord {
   std::vector<std::pair<std::string, const Eigen::VectorXd*>> theta_like;
   // Scalar float64 datasets at the root (e.g. {"loss", 0.0123}); names as for theta_like.
   std::vector<std::pair<std::string, double>> scalars;
+  // Further groups (see ArchiveGroup); their top-level names must not be the standard ones.
+  std::vector<ArchiveGroup> groups;
   // gzip level 0..9 for the /batch and /trajectories datasets, chunked one
   // trial per chunk. Default 0: no compression (noisy float trajectories barely
   // compress).
@@ -122,12 +136,26 @@ Trajectory ReadTrajectory(const std::string& path, const Model& model);
 // the /batch and /trajectories dataset shapes. Throws like CheckRunFile.
 std::string DescribeRun(const std::string& path);
 
+// The group `name` (as written from an ArchiveGroup), or std::nullopt if the file has no such
+// group. Integer attributes come back as int64, floating ones as double, strings as string.
+// Throws like the other readers for a missing, foreign or damaged file.
+std::optional<ArchiveGroup> ReadGroup(const std::string& path, const std::string& name);
+
 // Checks that `path` is a readable ctrnn run file: it exists ("cannot open 'F':
 // no such file"), is HDF5 and not truncated or damaged, has /meta with format =
 // "ctrnn-run" and a format_version this library reads, and has /config. Every
 // reader calls it first. Throws std::runtime_error naming the file and the
 // object.
 void CheckRunFile(const std::string& path);
+
+// Reads the numeric dataset `dataset` (a path such as "inputs" or "/group/x") of ANY HDF5 file,
+// not only run files (e.g. reference data written by others), converted to float64 in row-major
+// (C) order; `shape` (optional) receives its extents (h5py's shape). Throws std::runtime_error
+// naming the file and the dataset when the file is missing or not HDF5, the dataset is missing or
+// not a numeric dataset.
+std::vector<double> ReadDoubleArray(const std::string& path,
+                                    const std::string& dataset,
+                                    std::vector<std::size_t>* shape);
 
 }  // namespace ctrnn
 

@@ -71,4 +71,29 @@ Batch Batch::Trials(Eigen::Index first, Eigen::Index count) const {
   return out;
 }
 
+Batch Batch::Gather(const std::vector<Eigen::Index>& indices) const {
+  const Eigen::Index b = num_trials();
+  for (Eigen::Index i : indices) {
+    if (i < 0 || i >= b) {
+      throw std::invalid_argument("Batch::Gather: trial " + std::to_string(i) +
+                                  " outside a batch of " + std::to_string(b));
+    }
+  }
+  auto gather = [&](const std::vector<Eigen::MatrixXd>& from, std::vector<Eigen::MatrixXd>* to) {
+    to->resize(from.size());
+    for (size_t k = 0; k < from.size(); ++k) {
+      (*to)[k].resize(from[k].rows(), static_cast<Eigen::Index>(indices.size()));
+      for (size_t j = 0; j < indices.size(); ++j) {
+        (*to)[k].col(static_cast<Eigen::Index>(j)) = from[k].col(indices[j]);
+      }
+    }
+  };
+  Batch out;
+  out.bin_edges = bin_edges;
+  gather(inputs, &out.inputs);
+  gather(targets, &out.targets);
+  gather(mask, &out.mask);
+  return out;
+}
+
 }  // namespace ctrnn

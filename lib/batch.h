@@ -32,6 +32,8 @@ struct Batch {
   void Validate() const;
   // Trials [first, first + count) as a batch of their own.
   Batch Trials(Eigen::Index first, Eigen::Index count) const;
+  // The trials at `indices` (repeats allowed), in that order. Throws on an index out of range.
+  Batch Gather(const std::vector<Eigen::Index>& indices) const;
 };
 
 // States (and outputs and extras) at the recorded times, one matrix per time, columns = trials.

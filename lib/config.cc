@@ -1,5 +1,6 @@
 #include "lib/config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <iomanip>
 #include <sstream>
@@ -26,6 +27,12 @@ struct ConfigBuilder {
         out->values_[key] = static_cast<double>(v.as_floating());
       } else if (v.is_string()) {
         out->values_[key] = static_cast<std::string>(v.as_string());
+      } else if (v.is_array() && std::all_of(v.as_array().begin(),
+                                             v.as_array().end(),
+                                             [](const toml::value& e) { return e.is_string(); })) {
+        std::vector<std::string> list;
+        for (const toml::value& e : v.as_array()) list.push_back(e.as_string());
+        out->lists_[key] = std::move(list);
       } else {
         throw std::invalid_argument(out->source_ + ": " +
                                     (out->path_.empty() ? key : out->path_ + "." + key) +
@@ -66,7 +73,7 @@ std::string Config::Where(const std::string& key) const {
 }
 
 bool Config::Has(const std::string& key) const {
-  return values_.count(key) > 0 || tables_.count(key) > 0;
+  return values_.count(key) > 0 || tables_.count(key) > 0 || lists_.count(key) > 0;
 }
 
 const Config::Value* Config::Lookup(const std::string& key) const {
@@ -166,6 +173,19 @@ std::string Config::GetString(const std::string& key,
   return out;
 }
 
+std::vector<std::string> Config::GetStringList(const std::string& key,
+                                               const std::vector<std::string>& fallback) {
+  std::vector<std::string> out = fallback;
+  if (auto it = lists_.find(key); it != lists_.end()) {
+    out = it->second;
+  } else if (values_.count(key) || tables_.count(key)) {
+    throw std::invalid_argument(Where(key) + ": expected an array of strings");
+  }
+  if (!resolved_lists_.count(key)) resolved_order_.push_back(key);
+  resolved_lists_[key] = out;
+  return out;
+}
+
 Config& Config::Sub(const std::string& key) {
   if (values_.count(key)) {
     throw std::invalid_argument(Where(key) + ": expected a table [" +
@@ -187,6 +207,10 @@ void Config::CollectUnused(std::vector<std::string>* out) const {
   for (const auto& [key, v] : values_) {
     (void)v;
     if (!resolved_.count(key)) out->push_back(path_.empty() ? key : path_ + "." + key);
+  }
+  for (const auto& [key, l] : lists_) {
+    (void)l;
+    if (!resolved_lists_.count(key)) out->push_back(path_.empty() ? key : path_ + "." + key);
   }
   for (const auto& [key, t] : tables_) {
     (void)key;
@@ -230,6 +254,14 @@ std::string TomlLiteral(const Config::Value& v) {
 
 void Config::WriteToml(const std::string& prefix, std::string* out) const {
   for (const std::string& key : resolved_order_) {
+    if (auto it = resolved_lists_.find(key); it != resolved_lists_.end()) {
+      std::string items;
+      for (const std::string& e : it->second) {
+        items += (items.empty() ? "" : ", ") + TomlLiteral(Value(e));
+      }
+      *out += key + " = [" + items + "]\n";
+      continue;
+    }
     *out += key + " = " + TomlLiteral(resolved_.at(key)) + "\n";
   }
   for (const std::string& key : table_order_) {
@@ -251,7 +283,14 @@ std::string Config::ToToml() const {
 std::vector<std::pair<std::string, Config::Value>> Config::ResolvedLeaves() const {
   std::vector<std::pair<std::string, Value>> out;
   for (const std::string& key : resolved_order_) {
-    out.emplace_back(path_.empty() ? key : path_ + "." + key, resolved_.at(key));
+    const std::string full = path_.empty() ? key : path_ + "." + key;
+    if (auto it = resolved_lists_.find(key); it != resolved_lists_.end()) {
+      std::string joined;  // lists are archived as one comma-separated string attribute
+      for (const std::string& e : it->second) joined += (joined.empty() ? "" : ", ") + e;
+      out.emplace_back(full, joined);
+      continue;
+    }
+    out.emplace_back(full, resolved_.at(key));
   }
   for (const std::string& key : table_order_) {
     // Sub-tables carry their full dotted path already.

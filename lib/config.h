@@ -43,6 +43,10 @@ class Config {
   std::string GetString(const std::string& key,
                         const std::string& fallback,
                         const std::vector<std::string>& allowed = {});
+  // A list of strings (a TOML array of strings), e.g. trainable = ["U", "V"]. A missing key yields
+  // the fallback. A value that is not an array of strings throws naming path.key.
+  std::vector<std::string> GetStringList(const std::string& key,
+                                         const std::vector<std::string>& fallback);
   // The nested table `key` (created empty if absent). Throws if `key` holds a value.
   Config& Sub(const std::string& key);
 
@@ -72,6 +76,8 @@ class Config {
   std::string path_;
   std::string source_;
   std::map<std::string, Value> values_;
+  std::map<std::string, std::vector<std::string>> lists_;
+  std::map<std::string, std::vector<std::string>> resolved_lists_;
   std::map<std::string, std::unique_ptr<Config>> tables_;
   std::vector<std::string> table_order_;
   std::map<std::string, Value> resolved_;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <random>
+#include <string>
 
 #include <Eigen/Core>
 
@@ -23,6 +24,14 @@ class Rng {
   Eigen::MatrixXd NormalMatrix(Eigen::Index rows, Eigen::Index cols, double scale);
   Eigen::MatrixXd UniformMatrix(Eigen::Index rows, Eigen::Index cols, double lo, double hi);
   std::uint64_t NextU64() { return engine_(); }
+  // An integer uniform on [0, n) (n >= 1), without modulo bias.
+  std::uint64_t Below(std::uint64_t n);
+
+  // The full generator state as text (for checkpoints), and its restoration: a restored Rng
+  // continues with exactly the numbers the saved one would have drawn. SetState throws
+  // std::invalid_argument on text that is not such a state.
+  std::string State() const;
+  void SetState(const std::string& state);
 
  private:
   std::mt19937_64 engine_;

@@ -12,6 +12,7 @@
 
 #include "lib/archive.h"
 #include "solvers/integrate.h"
+#include "solvers/train_io.h"
 
 namespace ctrnn {
 namespace {
@@ -118,6 +119,35 @@ TEST_CASE("ctrnn gradient writes the loss and gradient and checks them", "[cli][
   CHECK(r.status == 2);
   CHECK_THAT(r.output, Contains("gradient.method = \"backsolve\""));
   CHECK_FALSE(fs::exists(dir / "x.h5"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a training run killed with SIGKILL resumes to the uninterrupted numbers",
+          "[cli][train]") {
+  const fs::path dir = TempDir();
+  const fs::path cfg = dir / "run.toml";
+  std::ofstream(cfg) << "seed = 4\n[model]\nkind = \"nm_rnn\"\nN = 20\nM = 3\nR = 2\n[task]\n"
+                        "name = \"mwg\"\n[train]\ncheckpoint_every = 25\nlog_every = 25\n"
+                        "[stage.all]\niterations = 400\n[stage.all.optimizer]\nkind = "
+                        "\"adamw\"\nlr = 0.01\nclip_value = 1.0\n";
+  const std::string full = (dir / "full.h5").string(), killed = (dir / "killed.h5").string();
+  REQUIRE(Run("train " + cfg.string() + " -o " + full).status == 0);
+  // Start a second run, wait for its first checkpoint, and kill it.
+  const std::string kill_cmd = "sh -c '" + std::string(CTRNN_BINARY) + " train " + cfg.string() +
+                               " -o " + killed + " >/dev/null 2>&1 & pid=$!; while [ ! -f " +
+                               killed + " ]; do sleep 0.005; done; kill -9 $pid; wait $pid'";
+  std::system(kill_cmd.c_str());
+  REQUIRE(fs::exists(killed));
+  const TrainState partial = ReadTrainState(killed);
+  INFO("killed at iteration " << partial.iteration);
+  CHECK(partial.iteration < 400);
+  CHECK(partial.iteration % 25 == 0);
+  // No half-written temporary file is left next to it except the dead writer's debris.
+  Result resumed = Run("train --resume " + killed);
+  INFO(resumed.output);
+  REQUIRE(resumed.status == 0);
+  CHECK(ReadModel(killed)->theta() == ReadModel(full)->theta());
+  CHECK(ReadTrainState(killed).curve_loss == ReadTrainState(full).curve_loss);
   fs::remove_all(dir);
 }
 

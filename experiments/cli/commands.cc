@@ -8,7 +8,8 @@
 #include "lib/config.h"
 #include "lib/loss.h"
 #include "lib/models/factory.h"
-#include "lib/tasks/mwg.h"
+#include "lib/random.h"
+#include "lib/tasks/task.h"
 #include "solvers/gradient.h"
 #include "solvers/integrate.h"
 #include "solvers/interpolating_adjoint.h"
@@ -47,6 +48,7 @@ struct Setup {
   std::uint64_t seed = 0;
   Config* model_config = nullptr;
   std::unique_ptr<Model> model;
+  std::unique_ptr<Task> task;
   Batch batch;
   IntegrateOptions integrate;
 };
@@ -62,9 +64,14 @@ Setup LoadSetup(const std::string& config_path,
   s.seed = static_cast<std::uint64_t>(s.config.GetInt("seed", 0, 0, std::int64_t{1} << 62));
   s.model_config = &s.config.Sub("model");
   s.model = MakeModel(s.model_config, s.seed);
-  Config& task = s.config.Sub("task");
-  task.GetString("name", "mwg", {"mwg"});
-  s.batch = MwgBatchFromConfig(&task);
+  s.task = MakeTask(&s.config.Sub("task"));
+  if (s.task->fixed()) {
+    s.batch = s.task->Sample(1, nullptr);
+  } else {
+    Config& batch = s.config.Sub("batch");
+    Rng rng(s.seed ^ 0x5851f42d4c957f2dULL);
+    s.batch = s.task->Sample(batch.GetInt("trials", 64, 1, 1 << 24), &rng);
+  }
   s.integrate = IntegrateOptionsFromConfig(&s.config.Sub("integrator"));
   return s;
 }
@@ -110,11 +117,12 @@ int Gradient(const GradientArgs& args) {
   Setup setup = LoadSetup(args.config_path, args.seed, args.stepper);
   Config& config = setup.config;
   Config& loss_config = config.Sub("loss");
-  LossOptions loss;
+  LossOptions loss = setup.task->loss();
   loss.kind = ParseLossKind(
-      loss_config.GetString("kind", "mse", {"mse", "final_mse", "cross_entropy"}), "loss.kind");
+      loss_config.GetString("kind", LossKindName(loss.kind), {"mse", "final_mse", "cross_entropy"}),
+      "loss.kind");
   if (loss.kind == LossKind::kCrossEntropy) {
-    loss.num_classes = loss_config.GetInt("num_classes", 2, 1, 1 << 20);
+    loss.num_classes = loss_config.GetInt("num_classes", loss.num_classes, 1, 1 << 20);
   }
   Config& grad_config = config.Sub("gradient");
   if (args.method) grad_config.Set("method", *args.method);

@@ -6,6 +6,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
+
+#include <Eigen/Core>
 
 namespace ctrnn::cli {
 
@@ -38,6 +42,39 @@ struct GradientArgs {
 // MSE, discrete adjoint of forward Euler). Writes /model, /batch, /loss and /gradient/<block>;
 // with check, also /finite_difference/<block> and prints the worst relative error.
 int Gradient(const GradientArgs& args);
+
+struct TrainArgs {
+  std::string config_path;  // empty: the built-in default (or the resumed file's config)
+  std::string output;       // empty with resume: the resumed file
+  std::string resume_path;
+  std::optional<std::int64_t> seed;
+  std::optional<std::int64_t> iterations;  // override (single-stage configs)
+  std::string command_line;
+};
+// Trains from a config with progress lines, checkpoints into the run file (atomically), and
+// resumes from one to the same numbers as an uninterrupted run.
+int Train(const TrainArgs& args);
+
+struct EvaluateArgs {
+  std::string run_path;
+  std::string output;
+  std::vector<std::pair<std::string, std::string>> task_overrides;  // e.g. {"set", "extrapolation"}
+  bool best = false;          // the best parameters instead of the last
+  Eigen::Index trials = 256;  // for tasks that sample
+  std::string command_line;
+};
+// Integrates a trained run's model on its task and writes trajectories and metrics to a new file.
+int Evaluate(const EvaluateArgs& args);
+
+struct RunArgs {
+  std::string config_path;
+  std::string output_dir = "data/runs";
+  std::optional<std::int64_t> seed;
+  std::string command_line;
+};
+// The main job: trains the default NM-RNN on MWG, evaluates it on the trained and extrapolated
+// intervals, and plots the loss curve, outputs against targets and s(t).
+int Run(const RunArgs& args);
 
 // Prints a summary of a run file.
 int Info(const std::string& path);

@@ -57,6 +57,40 @@ int main(int argc, char** argv) {
                      grad.check,
                      "Compare with central differences of the loss and print the worst error");
 
+  ctrnn::cli::TrainArgs train;
+  train.command_line = command_line;
+  CLI::App* train_cmd = app.add_subcommand("train", "Train a model on a task from a config");
+  train_cmd->add_option("config", train.config_path, "TOML config; default: built-in MWG NM-RNN")
+      ->check(CLI::ExistingFile);
+  train_cmd->add_option("-o,--output", train.output, "Run file to write (HDF5)");
+  train_cmd->add_option("--resume", train.resume_path, "Continue the run in this file")
+      ->check(CLI::ExistingFile);
+  int64_t train_seed = 0, train_iterations = 0;
+  auto* train_seed_opt = train_cmd->add_option("--seed", train_seed, "Override the config's seed");
+  auto* train_iter_opt = train_cmd->add_option(
+      "--iterations", train_iterations, "Override the iterations of a single-stage config");
+
+  ctrnn::cli::EvaluateArgs eval;
+  eval.command_line = command_line;
+  std::string eval_set;
+  CLI::App* eval_cmd =
+      app.add_subcommand("evaluate", "Evaluate a trained run: trajectories and task metrics");
+  eval_cmd->add_option("file", eval.run_path, "Trained run file")->required();
+  eval_cmd->add_option("-o,--output", eval.output, "Evaluation file to write (HDF5)")->required();
+  eval_cmd->add_option("--set", eval_set, "Override task.set (e.g. extrapolation for MWG)");
+  eval_cmd->add_flag("--best", eval.best, "Use the best parameters instead of the last");
+  eval_cmd->add_option("--trials", eval.trials, "Trials to sample for sampling tasks");
+
+  ctrnn::cli::RunArgs run;
+  run.command_line = command_line;
+  CLI::App* run_cmd =
+      app.add_subcommand("run", "The main job: train the default NM-RNN on MWG, evaluate, plot");
+  run_cmd->add_option("config", run.config_path, "TOML config; default: built-in")
+      ->check(CLI::ExistingFile);
+  run_cmd->add_option("-d,--dir", run.output_dir, "Output directory (default data/runs)");
+  int64_t run_seed = 0;
+  auto* run_seed_opt = run_cmd->add_option("--seed", run_seed, "Override the config's seed");
+
   std::string info_path;
   CLI::App* info = app.add_subcommand("info", "Summarise a run file");
   info->add_option("file", info_path, "Run file (HDF5)")->required();
@@ -80,6 +114,19 @@ int main(int argc, char** argv) {
       if (*grad_stepper_opt) grad.stepper = grad_stepper;
       if (*grad_method_opt) grad.method = grad_method;
       return ctrnn::cli::Gradient(grad);
+    }
+    if (train_cmd->parsed()) {
+      if (*train_seed_opt) train.seed = train_seed;
+      if (*train_iter_opt) train.iterations = train_iterations;
+      return ctrnn::cli::Train(train);
+    }
+    if (eval_cmd->parsed()) {
+      if (!eval_set.empty()) eval.task_overrides.emplace_back("set", eval_set);
+      return ctrnn::cli::Evaluate(eval);
+    }
+    if (run_cmd->parsed()) {
+      if (*run_seed_opt) run.seed = run_seed;
+      return ctrnn::cli::Run(run);
     }
     if (info->parsed()) return ctrnn::cli::Info(info_path);
   } catch (const std::exception& e) {
