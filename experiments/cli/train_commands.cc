@@ -270,6 +270,7 @@ int Run(const RunArgs& args) {
   const std::string cmd = "/usr/bin/python3 " + plot + " " + train.output + " " +
                           (dir / "mwg_nm_rnn_eval_train.h5").string() + " " +
                           (dir / "mwg_nm_rnn_eval_extrapolation.h5").string();
+  std::cout << std::flush;
   if (std::system(cmd.c_str()) != 0) {
     std::cerr << "ctrnn run: plotting failed (needs python3-h5py and python3-matplotlib): " << cmd
               << "\n";
