@@ -20,29 +20,9 @@
 
 namespace ctrnn::cli {
 
-const char kDefaultTrainConfig[] =
-    R"(# ctrnn built-in default training run (ctrnn run): the MWG NM-RNN of the NM-RNN paper
-# (N = 100, R = 3, M = 5), trained briefly on the 40 MWG training trials in discrete time.
-seed = 0
-
-[model]
-kind = "nm_rnn"
-N = 100
-M = 5
-R = 3
-input_size = 3
-output_size = 1
-tau_x = 10.0
-tau_z = 100.0
-
-[task]
-name = "mwg"
-set = "train"
-
-[integrator]
-stepper = "euler"
-dt = 1.0
-
+// The training part of the built-in default run; the model, task and integrator are those of
+// kDefaultSimulateConfig (the MWG NM-RNN on its 40 training trials, Euler at dt = 1).
+const char kDefaultTraining[] = R"(
 [train]
 batch_mode = "full"
 log_every = 100
@@ -97,7 +77,8 @@ int Train(const TrainArgs& args) {
   TrainRun run;
   if (args.resume_path.empty()) {
     run.config = args.config_path.empty()
-                     ? Config::ParseString(kDefaultTrainConfig, "built-in default")
+                     ? Config::ParseString(std::string(kDefaultSimulateConfig) + kDefaultTraining,
+                                           "built-in default")
                      : Config::ParseFile(args.config_path);
   } else {
     if (!args.config_path.empty()) {
