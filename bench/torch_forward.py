@@ -33,14 +33,19 @@ def rollout(p, u, tau_x=10.0, tau_z=100.0):
     return torch.stack(ys)
 
 
+def init_params(dtype):
+    """The NM-RNN initialisation of spec nmrnn.md §1.2 (N=100, R=3, M=5, U=3, O=1)."""
+    g = lambda *shape: torch.randn(*shape, dtype=dtype)  # noqa: E731
+    return {"U": g(100, 3), "V": g(100, 3), "B_x": g(100, 3) / 3 ** 0.5, "C": g(1, 100) / 10,
+            "d": g(1) / 10, "W_z": 0.1 * g(5, 5), "B_z": g(5, 3) / 3 ** 0.5,
+            "A_z": 0.1 * g(3, 5), "b_z": 0.1 * g(3)}
+
+
 def main():
     torch.set_num_threads(1)
     torch.manual_seed(0)
     for dtype in (torch.float64, torch.float32):
-        g = lambda *shape: torch.randn(*shape, dtype=dtype)
-        p = {"U": g(100, 3), "V": g(100, 3), "B_x": g(100, 3) / 3 ** 0.5, "C": g(1, 100) / 10,
-             "d": g(1) / 10, "W_z": 0.1 * g(5, 5), "B_z": g(5, 3) / 3 ** 0.5, "A_z": 0.1 * g(3, 5),
-             "b_z": 0.1 * g(3)}
+        p = init_params(dtype)
         u = mwg_inputs().to(dtype)
         with torch.no_grad():
             for _ in range(5):

@@ -13,7 +13,7 @@ import time
 
 import torch
 
-from torch_forward import mwg_inputs, rollout
+from torch_forward import init_params, mwg_inputs, rollout
 
 
 def mwg_targets(dtype):
@@ -47,10 +47,7 @@ def main():
     torch.set_num_threads(1)
     torch.manual_seed(0)
     for dtype in (torch.float64, torch.float32):
-        g = lambda *shape: torch.randn(*shape, dtype=dtype)
-        p = {"U": g(100, 3), "V": g(100, 3), "B_x": g(100, 3) / 3 ** 0.5, "C": g(1, 100) / 10,
-             "d": g(1) / 10, "W_z": 0.1 * g(5, 5), "B_z": g(5, 3) / 3 ** 0.5, "A_z": 0.1 * g(3, 5),
-             "b_z": 0.1 * g(3)}
+        p = init_params(dtype)
         for v in p.values():
             v.requires_grad_(True)
         u = mwg_inputs().to(dtype)
