@@ -156,17 +156,14 @@ int Train(const TrainArgs& args) {
               << " it/s  ETA " << FormatSeconds(p.eta_seconds) << std::defaultfloat << "\n"
               << std::flush;
   };
-  bool final_written = false;
-  const TrainSummary* final_summary = nullptr;
+  // Checkpoints during training carry termination "running"; the final file, with the summary,
+  // is written once Train returns (the end-of-run checkpoint call is skipped as redundant).
   callbacks.checkpoint = [&](const TrainState& state) {
-    if (!final_written) write(state, final_summary);
+    if (state.iteration < total) write(state, nullptr);
   };
-  // The last checkpoint call comes from inside Train with the final state; the summary is only
-  // known after it returns, so the final file is written again below.
   const TrainSummary summary =
       ctrnn::Train(run.model.get(), *run.task, run.options, callbacks, &run.state);
   write(run.state, &summary);
-  final_written = true;
   std::cout << summary.BriefReport() << "\nwrote " << output << "\n";
   return summary.ok() ? 0 : 3;
 }
