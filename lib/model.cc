@@ -50,8 +50,11 @@ void ContinuousModel::EulerStepVjp(ConstMatRef x,
                                    ConstMatRef lambda_next,
                                    MatRef lambda,
                                    VecRef g_theta) const {
-  // x_next = x + dt f(x): lambda = lambda_next + dt (df/dx)^T lambda_next.
-  const Eigen::MatrixXd scaled = dt * lambda_next;
+  // x_next = x + dt f(x): lambda = lambda_next + dt (df/dx)^T lambda_next. The scaled adjoint lives
+  // in per-thread scratch (a const model may be shared by threads), so a step allocates nothing
+  // once the batch shape has been seen.
+  static thread_local Eigen::MatrixXd scaled;
+  scaled = dt * lambda_next;
   Vjp(x, u, scaled, lambda, g_theta);
   lambda += lambda_next;
 }

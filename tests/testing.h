@@ -57,6 +57,9 @@ inline const ModelCase kModels[] = {
     {"nm_rnn context",
      "kind = 'nm_rnn'\nN = 6\nM = 4\nR = 2\ninput_size = 5\nx_input_size = 3\noutput_size = 3"},
     {"nm_rnn linear symmetric", "kind = 'nm_rnn'\nN = 6\nM = 2\nR = 2\nlinear_symmetric = true"},
+    // Wider than a SIMD packet and not a multiple of one: covers the packet paths' tails.
+    {"nm_rnn N=21 (packet tails)",
+     "kind = 'nm_rnn'\nN = 21\nM = 5\nR = 3\ninput_size = 3\noutput_size = 2"},
     {"nm_rnn simultaneous euler",
      "kind = 'nm_rnn'\nN = 5\nM = 2\nR = 2\neuler_order = 'simultaneous'"},
     {"lstm", "kind = 'lstm'\nN = 5\ninput_size = 2\noutput_size = 2\nreadout_bias = true"},

@@ -2,20 +2,336 @@
 
 #include <cmath>
 #include <stdexcept>
+#include <type_traits>
+#include <vector>
 
 #include "lib/models/qr.h"
 #include "lib/nonlinearity.h"
 #include "lib/random.h"
 
 namespace ctrnn {
+namespace {
 
-struct NmRnn::Work {
-  Eigen::MatrixXd a, a_slope;        // tanh(z), 1 − tanh(z)²   (M x B)
-  Eigen::MatrixXd phi_x, phi_slope;  // φ(x), φ'(x)             (N x B)
-  Eigen::MatrixXd z_drive;           // W_z a + B_z u [+ W_zx φ(x) + b_zx]
-  Eigen::MatrixXd s;                 // σ(A_z z + b_z)          (R x B)
-  Eigen::MatrixXd h;                 // Vᵀ φ(x)                 (R x B)
+namespace ei = Eigen::internal;
+using Packet = ei::packet_traits<double>::type;
+constexpr Eigen::Index kLanes = ei::packet_traits<double>::size;
+// Independent accumulator chains per block: with 32 vector registers (AVX-512) four packets of rows
+// or four columns, else two.
+constexpr int kBlock = kLanes >= 8 ? 4 : 2;
+
+// The products of a step are skinny: N x R times R x B, or sums over N or B of R or M products
+// (R, M, U: a few). Eigen's GEMM spends more time packing such operands than multiplying them, so
+// three kernels below keep up to 4 x kBlock accumulators in registers and stream the long dimension
+// once. Their small operand is a strided view, so that it can be a transpose; columns come as lists
+// (`cols` = nullptr: all). Rows past the last whole packet go through one more packet that overlaps
+// the one before (lanes masked or discarded): no row is left to scalar code unless a column is
+// shorter than a packet. Every sum runs over its terms in a fixed order that depends neither on the
+// other columns nor on alignment: a batch gives its trials' results bit for bit, wherever it is
+// stored.
+
+// A small read-only matrix with arbitrary strides: v(i, j) = p[i rs + j cs].
+struct View {
+  const double* p;
+  Eigen::Index rows, cols, rs, cs;
+  double operator()(Eigen::Index i, Eigen::Index j) const { return p[i * rs + j * cs]; }
 };
+View Of(ConstMatRef m) { return {m.data(), m.rows(), m.cols(), 1, m.outerStride()}; }
+// The transpose of m.
+View OfT(ConstMatRef m) { return {m.data(), m.cols(), m.rows(), m.outerStride(), 1}; }
+
+// A small writable matrix with arbitrary strides.
+struct Out {
+  double* p;
+  Eigen::Index rs, cs;
+  double& operator()(Eigen::Index i, Eigen::Index j) const { return p[i * rs + j * cs]; }
+};
+Out To(MatRef m) { return {m.data(), 1, m.outerStride()}; }
+// Writes the transpose into m.
+Out ToT(MatRef m) { return {m.data(), m.outerStride(), 1}; }
+
+// Lanes first..kLanes-1 set (all bits), the others zero.
+Packet LaneMask(Eigen::Index first) {
+  return ei::pcmp_le(ei::pset1<Packet>(static_cast<double>(first)), ei::plset<Packet>(0.0));
+}
+
+// Stores the lanes keep..kLanes-1 of p at to[keep..] (the others belong to another block).
+void StoreLanes(double* to, const Packet& p, Eigen::Index keep) {
+  double lanes[kLanes];
+  ei::pstoreu(lanes, p);
+  for (Eigen::Index l = keep; l < kLanes; ++l) to[l] = lanes[l];
+}
+
+// Calls f(std::integral_constant<int, KC>(), k0) for chunks of KC <= 4 columns k0.. covering
+// 0..k-1: the kernels hold a chunk's accumulators in registers.
+template <typename F>
+void ForChunks(Eigen::Index k, F f) {
+  Eigen::Index k0 = 0;
+  for (; k0 + 4 <= k; k0 += 4) f(std::integral_constant<int, 4>(), k0);
+  switch (k - k0) {
+    case 3:
+      f(std::integral_constant<int, 3>(), k0);
+      break;
+    case 2:
+      f(std::integral_constant<int, 2>(), k0);
+      break;
+    case 1:
+      f(std::integral_constant<int, 1>(), k0);
+      break;
+    default:
+      break;
+  }
+}
+
+// out(k0 + k, j0 + c) (+)= alpha Σ_i a(i, k0 + k) x(i, j0 + c) for k < KC, c < NC.
+template <int KC, int NC>
+void AtXBlock(ConstMatRef a,
+              Eigen::Index k0,
+              ConstMatRef x,
+              Eigen::Index j0,
+              double alpha,
+              bool add,
+              const Out& out) {
+  const Eigen::Index n = a.rows(), whole = n - n % kLanes;
+  const double* ak[KC];
+  const double* xc[NC];
+  for (int k = 0; k < KC; ++k) ak[k] = a.col(k0 + k).data();
+  for (int c = 0; c < NC; ++c) xc[c] = x.col(j0 + c).data();
+  Packet acc[NC][KC];
+  for (int c = 0; c < NC; ++c) {
+    for (int k = 0; k < KC; ++k) acc[c][k] = ei::pset1<Packet>(0.0);
+  }
+  auto step = [&](Eigen::Index i, const Packet* mask) {
+    Packet xi[NC];
+    for (int c = 0; c < NC; ++c) {
+      xi[c] = ei::ploadu<Packet>(xc[c] + i);
+      if (mask != nullptr) xi[c] = ei::pand(xi[c], *mask);
+    }
+    for (int k = 0; k < KC; ++k) {
+      Packet ai = ei::ploadu<Packet>(ak[k] + i);
+      if (mask != nullptr) ai = ei::pand(ai, *mask);
+      for (int c = 0; c < NC; ++c) acc[c][k] = ei::pmadd(ai, xi[c], acc[c][k]);
+    }
+  };
+  for (Eigen::Index i = 0; i < whole; i += kLanes) step(i, nullptr);
+  const bool overlap = whole < n && n >= kLanes;
+  if (overlap) {
+    // Masked on both sides: the lanes already summed contribute exactly 0, even next to Inf.
+    const Packet mask = LaneMask(whole - (n - kLanes));
+    step(n - kLanes, &mask);
+  }
+  for (int c = 0; c < NC; ++c) {
+    for (int k = 0; k < KC; ++k) {
+      double sum = ei::predux(acc[c][k]);
+      if (!overlap) {
+        for (Eigen::Index i = whole; i < n; ++i) sum += ak[k][i] * xc[c][i];
+      }
+      double& o = out(k0 + k, j0 + c);
+      o = add ? o + alpha * sum : alpha * sum;
+    }
+  }
+}
+
+template <int KC>
+void AtXChunk(
+    ConstMatRef a, Eigen::Index k0, ConstMatRef x, double alpha, bool add, const Out& out) {
+  Eigen::Index j = 0;
+  for (; j + kBlock <= x.cols(); j += kBlock) AtXBlock<KC, kBlock>(a, k0, x, j, alpha, add, out);
+  for (; j < x.cols(); ++j) AtXBlock<KC, 1>(a, k0, x, j, alpha, add, out);
+}
+
+// out (+)= alpha aᵀ x  (a: L x K, x: L x C, out: K x C, or C x K through ToT).
+void AtX(ConstMatRef a, ConstMatRef x, double alpha, bool add, const Out& out) {
+  ForChunks(a.cols(), [&](auto kc, Eigen::Index k0) {
+    AtXChunk<decltype(kc)::value>(a, k0, x, alpha, add, out);
+  });
+}
+
+// g(i.., k0 + k) += Σ_{j in cols} x(i.., j) y(k0 + k, j), k < KC, for the NP packets of rows from
+// i; only lanes keep.. of a single packet (NP = 1) are stored when keep > 0.
+template <int KC, int NP>
+void AddXYtRows(ConstMatRef x,
+                const View& y,
+                const Eigen::Index* cols,
+                Eigen::Index ncols,
+                Eigen::Index k0,
+                Eigen::Index i,
+                Eigen::Index keep,
+                MatRef g) {
+  Packet acc[NP][KC];
+  for (int k = 0; k < KC; ++k) {
+    for (int p = 0; p < NP; ++p) {
+      acc[p][k] = ei::ploadu<Packet>(g.col(k0 + k).data() + i + p * kLanes);
+    }
+  }
+  for (Eigen::Index jj = 0; jj < ncols; ++jj) {
+    const Eigen::Index j = cols == nullptr ? jj : cols[jj];
+    const double* xj = x.col(j).data() + i;
+    Packet xi[NP];
+    for (int p = 0; p < NP; ++p) xi[p] = ei::ploadu<Packet>(xj + p * kLanes);
+    for (int k = 0; k < KC; ++k) {
+      const Packet b = ei::pset1<Packet>(y(k0 + k, j));
+      for (int p = 0; p < NP; ++p) acc[p][k] = ei::pmadd(xi[p], b, acc[p][k]);
+    }
+  }
+  for (int k = 0; k < KC; ++k) {
+    for (int p = 0; p < NP; ++p) {
+      double* to = g.col(k0 + k).data() + i + p * kLanes;
+      if (keep > 0) {
+        StoreLanes(to, acc[p][k], keep);
+      } else {
+        ei::pstoreu(to, acc[p][k]);
+      }
+    }
+  }
+}
+
+template <int KC>
+void AddXYtChunk(ConstMatRef x,
+                 const View& y,
+                 const Eigen::Index* cols,
+                 Eigen::Index ncols,
+                 Eigen::Index k0,
+                 MatRef g) {
+  const Eigen::Index n = x.rows(), whole = n - n % kLanes;
+  Eigen::Index i = 0;
+  for (; i + kBlock * kLanes <= whole; i += kBlock * kLanes) {
+    AddXYtRows<KC, kBlock>(x, y, cols, ncols, k0, i, 0, g);
+  }
+  for (; i < whole; i += kLanes) AddXYtRows<KC, 1>(x, y, cols, ncols, k0, i, 0, g);
+  if (whole == n) return;
+  if (n >= kLanes) {
+    // The rows before `whole` are done: keep only the lanes past them.
+    AddXYtRows<KC, 1>(x, y, cols, ncols, k0, n - kLanes, whole - (n - kLanes), g);
+    return;
+  }
+  for (i = 0; i < n; ++i) {
+    for (int k = 0; k < KC; ++k) {
+      double sum = g(i, k0 + k);
+      for (Eigen::Index jj = 0; jj < ncols; ++jj) {
+        const Eigen::Index j = cols == nullptr ? jj : cols[jj];
+        sum += x(i, j) * y(k0 + k, j);
+      }
+      g(i, k0 + k) = sum;
+    }
+  }
+}
+
+// g += x yᵀ over the columns `cols` of x and y  (x: L x C, y: K x C, g: L x K).
+void AddXYt(ConstMatRef x, const View& y, const Eigen::Index* cols, Eigen::Index ncols, MatRef g) {
+  ForChunks(y.rows, [&](auto kc, Eigen::Index k0) {
+    AddXYtChunk<decltype(kc)::value>(x, y, cols, ncols, k0, g);
+  });
+}
+void AddXYt(ConstMatRef x, const View& y, MatRef g) { AddXYt(x, y, nullptr, x.cols(), g); }
+
+// out(:, j) (+)= Σ_{k < KC} a(:, k0 + k) y(k0 + k, j) for the columns `cols`; `add` = false
+// overwrites.
+template <int KC>
+void AYChunk(ConstMatRef a,
+             Eigen::Index k0,
+             const View& y,
+             const Eigen::Index* cols,
+             Eigen::Index ncols,
+             bool add,
+             MatRef out) {
+  const Eigen::Index n = a.rows(), whole = n - n % kLanes;
+  const double* ak[KC];
+  for (int k = 0; k < KC; ++k) ak[k] = a.col(k0 + k).data();
+  for (Eigen::Index jj = 0; jj < ncols; ++jj) {
+    const Eigen::Index j = cols == nullptr ? jj : cols[jj];
+    double* oj = out.col(j).data();
+    Packet b[KC];
+    for (int k = 0; k < KC; ++k) b[k] = ei::pset1<Packet>(y(k0 + k, j));
+    auto at = [&](Eigen::Index i) {
+      Packet acc = add ? ei::ploadu<Packet>(oj + i) : ei::pset1<Packet>(0.0);
+      for (int k = 0; k < KC; ++k) acc = ei::pmadd(ei::ploadu<Packet>(ak[k] + i), b[k], acc);
+      return acc;
+    };
+    for (Eigen::Index i = 0; i < whole; i += kLanes) ei::pstoreu(oj + i, at(i));
+    if (whole == n) continue;
+    if (n >= kLanes) {
+      // The rows before `whole` were just written: keep only the lanes past them.
+      StoreLanes(oj + n - kLanes, at(n - kLanes), whole - (n - kLanes));
+      continue;
+    }
+    for (Eigen::Index i = 0; i < n; ++i) {
+      double sum = add ? oj[i] : 0.0;
+      for (int k = 0; k < KC; ++k) sum += ak[k][i] * y(k0 + k, j);
+      oj[i] = sum;
+    }
+  }
+}
+
+// out (+)= a y over the columns `cols`  (a: L x K, y: K x C, out: L x C).
+void AY(ConstMatRef a,
+        const View& y,
+        const Eigen::Index* cols,
+        Eigen::Index ncols,
+        bool add,
+        MatRef out) {
+  if (a.cols() == 0 && !add) out.setZero();
+  ForChunks(a.cols(), [&](auto kc, Eigen::Index k0) {
+    AYChunk<decltype(kc)::value>(a, k0, y, cols, ncols, add || k0 > 0, out);
+  });
+}
+void AY(ConstMatRef a, const View& y, bool add, MatRef out) { AY(a, y, nullptr, y.cols, add, out); }
+
+// The trials whose input column is not all zero (pulse inputs leave most of them zero in a bin;
+// skipping the others in B_x u and its gradient changes nothing).
+void NonzeroColumns(ConstMatRef u, std::vector<Eigen::Index>* cols) {
+  cols->clear();
+  for (Eigen::Index j = 0; j < u.cols(); ++j) {
+    if (!(u.col(j).array() == 0.0).all()) cols->push_back(j);
+  }
+}
+
+// g_u += Ā for the gradient l_bar with respect to Q (thin QR, lib/models/qr.h, allocation-free):
+// M = −L̄ᵀQ, C = copyltu(M), Ā = (L̄ + Q C) R^{-T}. Overwrites l_bar and m.
+void AddQrBackward(ConstMatRef q, ConstMatRef r, MatRef l_bar, MatRef m, MatRef g_u) {
+  AtX(l_bar, q, -1.0, /*add=*/false, To(m));
+  for (Eigen::Index i = 0; i < m.rows(); ++i) {
+    for (Eigen::Index j = i + 1; j < m.cols(); ++j) m(i, j) = m(j, i);
+  }
+  AY(q, Of(m), /*add=*/true, l_bar);
+  // X Rᵀ = B with R upper triangular: column j of B is R(j, j) X(:, j) + Σ_{k>j} R(j, k) X(:, k).
+  for (Eigen::Index j = r.rows() - 1; j >= 0; --j) {
+    for (Eigen::Index k = j + 1; k < r.cols(); ++k) l_bar.col(j) -= r(j, k) * l_bar.col(k);
+    l_bar.col(j) /= r(j, j);
+  }
+  g_u += l_bar;
+}
+
+}  // namespace
+
+// The per-thread scratch. Quantities of size M or R per trial are kept batch-major (B x M, B x R:
+// suffix _t), so that their products and elementwise maps run along the B trials in whole packets.
+struct NmRnn::Work {
+  // φ(x), φ'(x): N x B, the top rows of buffers whose columns are padded to whole packets, so
+  // that the kernels load them aligned.
+  Eigen::MatrixXd phi_buf, phi_slope_buf;
+  Eigen::Index n = 0;
+  Eigen::Block<Eigen::MatrixXd> phi() { return phi_buf.topRows(n); }
+  Eigen::Block<Eigen::MatrixXd> phi_slope() { return phi_slope_buf.topRows(n); }
+  // zᵀ, uᵀ, tanh(z)ᵀ, (1 − tanh(z)²)ᵀ, the z drive (W_z a + B_z u [+ W_zx φ + b_zx])ᵀ and zᵀ after
+  // its Euler update: B x M (uᵀ: B x U).
+  Eigen::MatrixXd z_t, u_t, a_t, a_slope_t, z_drive_t, z_next_t;
+  // s = σ(A_z z + b_z), h = V_effᵀ φ, w = g s ⊙ h, e = c Lᵀλ, h̄ = g s ⊙ e, and p, the adjoint of
+  // A_z z + b_z, all transposed: B x R.
+  Eigen::MatrixXd s_t, h_t, w_t, e_t, h_bar_t, p_t;
+  // Adjoints of z', of the z drive and of z, transposed: B x M.
+  Eigen::MatrixXd lz_t, rz_t, lam_z_t;
+  // c u_x (Ux x B); L̄ of one call (N x R) and the QR backward's R x R matrix.
+  Eigen::MatrixXd cu, l_bar, qr_m;
+  // Feedback: W_zxᵀ r (N x B) and W̄_zxᵀ (N x M); the readout's C̄ᵀ (N x O).
+  Eigen::MatrixXd fb, g_zx_t, g_c_t;
+  // The trials with a nonzero x input in the current bin.
+  std::vector<Eigen::Index> u_cols;
+};
+
+NmRnn::Work& NmRnn::Scratch() {
+  static thread_local Work work;
+  return work;
+}
 
 NmRnn::NmRnn(const NmRnnOptions& options) : opt_(options) {
   const Eigen::Index n = opt_.num_neurons, m = opt_.num_nm, r = opt_.rank;
@@ -139,52 +455,91 @@ void NmRnn::Refresh() {
     l_ = u;
   }
   if (!opt_.linear_symmetric) v_ = BlockView(layout_.Find("V"), theta_);
+  const Eigen::Index n = opt_.num_neurons, m = opt_.num_nm, r = opt_.rank;
+  w_z_t_ = Block(wz_off_, m, m).transpose();
+  b_z_t_ = Block(bz_off_, m, opt_.input_size).transpose();
+  a_z_t_ = Block(az_off_, r, m).transpose();
+  if (opt_.feedback) w_zx_t_ = Block(wzx_off_, m, n).transpose();
+  c_t_ = Block(c_off_, opt_.output_size, n).transpose();
+  const Eigen::Index padded = (n + kLanes - 1) / kLanes * kLanes;
+  l_padded_.setZero(padded, r);
+  l_padded_.topRows(n) = l_;
+  if (!opt_.linear_symmetric) {
+    v_padded_.setZero(padded, r);
+    v_padded_.topRows(n) = v_;
+  }
 }
 
-void NmRnn::XPieces(ConstMatRef x, Work* w) const {
-  w->phi_x.resize(x.rows(), x.cols());
-  w->phi_slope.resize(x.rows(), x.cols());
+void NmRnn::XPieces(ConstMatRef x, bool slope, Work* w) const {
+  const Eigen::Index padded = (x.rows() + kLanes - 1) / kLanes * kLanes;
+  w->n = x.rows();
+  w->phi_buf.resize(padded, x.cols());
   if (opt_.linear_symmetric) {
-    w->phi_x = x;
-    w->phi_slope.setOnes();
+    w->phi() = x;
+    if (slope) {
+      w->phi_slope_buf.resize(padded, x.cols());
+      w->phi_slope().setOnes();
+    }
+  } else if (slope) {
+    w->phi_slope_buf.resize(padded, x.cols());
+    ApplyWithDerivative(Nonlinearity::kTanh, x, w->phi(), w->phi_slope());
   } else {
-    ApplyWithDerivative(Nonlinearity::kTanh, x, w->phi_x, w->phi_slope);
+    Apply(Nonlinearity::kTanh, x, w->phi());
   }
-  w->h.noalias() = VEff().transpose() * w->phi_x;
+  w->h_t.resize(x.cols(), opt_.rank);
+  AtX(VEffAligned(), w->phi(), 1.0, /*add=*/false, ToT(w->h_t));
 }
 
-void NmRnn::ZDrive(ConstMatRef z, ConstMatRef /*x*/, ConstMatRef u, Work* w) const {
+void NmRnn::ZPieces(ConstMatRef z, ConstMatRef u, bool slope, Work* w) const {
   const Eigen::Index m = opt_.num_nm;
-  w->a.resize(z.rows(), z.cols());
-  w->a_slope.resize(z.rows(), z.cols());
-  ApplyWithDerivative(Nonlinearity::kTanh, z, w->a, w->a_slope);
-  w->z_drive.noalias() = Block(wz_off_, m, m) * w->a;
-  w->z_drive.noalias() += Block(bz_off_, m, opt_.input_size) * u;
+  w->z_t = z.transpose();
+  w->u_t = u.transpose();
+  w->a_t.resize(z.cols(), m);
+  if (slope) {
+    w->a_slope_t.resize(z.cols(), m);
+    ApplyWithDerivative(Nonlinearity::kTanh, w->z_t, w->a_t, w->a_slope_t);
+  } else {
+    Apply(Nonlinearity::kTanh, w->z_t, w->a_t);
+  }
+  w->z_drive_t.resize(z.cols(), m);
+  AY(w->a_t, Of(w_z_t_), /*add=*/false, w->z_drive_t);
+  AY(w->u_t, Of(b_z_t_), /*add=*/true, w->z_drive_t);
   if (opt_.feedback) {
-    w->z_drive.noalias() += Block(wzx_off_, m, opt_.num_neurons) * w->phi_x;
-    w->z_drive.colwise() += theta_.segment(bzx_off_, m);
+    AtX(w->phi(), w_zx_t_, 1.0, /*add=*/true, To(w->z_drive_t));  // (W_zx φ)ᵀ
+    w->z_drive_t.rowwise() += theta_.segment(bzx_off_, m).transpose();
   }
 }
 
-void NmRnn::Gates(ConstMatRef z, Work* w) const {
-  Eigen::MatrixXd pre = Block(az_off_, opt_.rank, opt_.num_nm) * z;
-  pre.colwise() += theta_.segment(b_off_, opt_.rank);
-  w->s.resize(pre.rows(), pre.cols());
-  Apply(Nonlinearity::kSigmoid, pre, w->s);
+void NmRnn::Gates(ConstMatRef z_t, Work* w) const {
+  w->s_t.resize(z_t.rows(), opt_.rank);
+  AY(z_t, Of(a_z_t_), /*add=*/false, w->s_t);
+  w->s_t.rowwise() += theta_.segment(b_off_, opt_.rank).transpose();
+  Apply(Nonlinearity::kSigmoid, w->s_t, w->s_t);
+}
+
+void NmRnn::XDrive(ConstMatRef u, Work* w, MatRef drive) const {
+  w->w_t = g_ * w->s_t.cwiseProduct(w->h_t);
+  AY(LAligned(), OfT(w->w_t), /*add=*/false, drive);
+  const auto u_x = u.topRows(opt_.x_input_size);
+  NonzeroColumns(u_x, &w->u_cols);
+  AY(Block(bx_off_, opt_.num_neurons, opt_.x_input_size),
+     Of(u_x),
+     w->u_cols.data(),
+     static_cast<Eigen::Index>(w->u_cols.size()),
+     /*add=*/true,
+     drive);
 }
 
 void NmRnn::Rhs(ConstMatRef state, ConstMatRef u, MatRef dxdt) const {
   const Eigen::Index m = opt_.num_nm, n = opt_.num_neurons;
-  const auto z = state.topRows(m);
   const auto x = state.bottomRows(n);
-  Work w;
-  XPieces(x, &w);
-  ZDrive(z, x, u, &w);
-  Gates(z, &w);
-  dxdt.topRows(m) = (w.z_drive - z) / opt_.tau_z;
+  Work& w = Scratch();
+  XPieces(x, false, &w);
+  ZPieces(state.topRows(m), u, false, &w);
+  Gates(w.z_t, &w);
+  dxdt.topRows(m) = ((w.z_drive_t - w.z_t) / opt_.tau_z).transpose();
   auto dx = dxdt.bottomRows(n);
-  dx.noalias() = g_ * l_ * w.s.cwiseProduct(w.h);
-  dx.noalias() += Block(bx_off_, n, opt_.x_input_size) * u.topRows(opt_.x_input_size);
+  XDrive(u, &w, dx);
   dx = (dx - x) / opt_.tau_x;
 }
 
@@ -194,95 +549,120 @@ void NmRnn::EulerStep(ConstMatRef state, ConstMatRef u, double dt, MatRef next) 
     return;
   }
   const Eigen::Index m = opt_.num_nm, n = opt_.num_neurons;
-  const auto z = state.topRows(m);
   const auto x = state.bottomRows(n);
-  Work w;
-  XPieces(x, &w);
-  ZDrive(z, x, u, &w);
-  auto z_next = next.topRows(m);
-  z_next = z + (dt / opt_.tau_z) * (w.z_drive - z);
-  Gates(z_next, &w);  // s from the updated z, as the authors' scan does
+  Work& w = Scratch();
+  XPieces(x, false, &w);
+  ZPieces(state.topRows(m), u, false, &w);
+  w.z_next_t = w.z_t + (dt / opt_.tau_z) * (w.z_drive_t - w.z_t);
+  next.topRows(m) = w.z_next_t.transpose();
+  Gates(w.z_next_t, &w);  // s from the updated z, as the authors' scan does
   auto x_next = next.bottomRows(n);
-  x_next.noalias() = g_ * l_ * w.s.cwiseProduct(w.h);
-  x_next.noalias() += Block(bx_off_, n, opt_.x_input_size) * u.topRows(opt_.x_input_size);
+  XDrive(u, &w, x_next);
   x_next = x + (dt / opt_.tau_x) * (x_next - x);
 }
 
-void NmRnn::PullBackX(ConstMatRef /*x*/,
-                      ConstMatRef u,
-                      ConstMatRef q,
-                      const Work& w,
+void NmRnn::PullBackX(ConstMatRef u,
+                      ConstMatRef lambda,
+                      double c,
+                      bool identity,
+                      Work* w,
                       MatRef lambda_x,
-                      Eigen::MatrixXd* p,
                       VecRef g_theta) const {
-  // Adjoint q on the x drive g L (s ⊙ h) + B_x u_x.
-  const Eigen::Index n = opt_.num_neurons, r = opt_.rank;
-  const Eigen::MatrixXd e = l_.transpose() * q;  // R x B
-  const Eigen::MatrixXd h_bar = g_ * w.s.cwiseProduct(e);
-  Eigen::MatrixXd l_bar = g_ * q * w.s.cwiseProduct(w.h).transpose();
-  if (opt_.linear_symmetric) {
-    l_bar.noalias() += w.phi_x * h_bar.transpose();
-  } else {
-    Eigen::Map<Eigen::MatrixXd>(g_theta.data() + v_off_, n, r).noalias() +=
-        w.phi_x * h_bar.transpose();
-  }
+  // Adjoint q = c λ on the x drive D = L w + B_x u_x, w = g s ⊙ h, h = V_effᵀ φ(x); c is folded
+  // into the R x B and U x B factors so that q is never formed.
+  const Eigen::Index n = opt_.num_neurons, r = opt_.rank, ux = opt_.x_input_size;
+  w->e_t.resize(lambda.cols(), r);
+  AtX(LAligned(), lambda, c, /*add=*/false, ToT(w->e_t));  // e = Lᵀ q
+  w->h_bar_t = g_ * w->s_t.cwiseProduct(w->e_t);
+  // s̄ = g h ⊙ e, then through the sigmoid.
+  w->p_t = (g_ * w->h_t.cwiseProduct(w->e_t)).cwiseProduct(w->s_t - w->s_t.cwiseProduct(w->s_t));
+  // L̄ = q wᵀ (+ φ h̄ᵀ when V = L), V̄ = φ h̄ᵀ.
+  w->w_t = (c * g_) * w->s_t.cwiseProduct(w->h_t);
   Eigen::Map<Eigen::MatrixXd> gu(g_theta.data() + u_off_, n, r);
   if (opt_.orthonormalize_u) {
-    gu += ThinQrBackward(l_, r_qr_, l_bar);
+    w->l_bar.setZero(n, r);
+    AddXYt(lambda, OfT(w->w_t), w->l_bar);
+    if (opt_.linear_symmetric) AddXYt(w->phi(), OfT(w->h_bar_t), w->l_bar);
+    w->qr_m.resize(r, r);
+    AddQrBackward(l_, r_qr_, w->l_bar, w->qr_m, gu);
   } else {
-    gu += l_bar;
+    AddXYt(lambda, OfT(w->w_t), gu);
+    if (opt_.linear_symmetric) AddXYt(w->phi(), OfT(w->h_bar_t), gu);
   }
-  Eigen::Map<Eigen::MatrixXd>(g_theta.data() + bx_off_, n, opt_.x_input_size).noalias() +=
-      q * u.topRows(opt_.x_input_size).transpose();
-  lambda_x.noalias() = VEff() * h_bar;
-  lambda_x = lambda_x.cwiseProduct(w.phi_slope);
-  // s̄ = g h ⊙ e, then through the sigmoid.
-  *p = (g_ * w.h.cwiseProduct(e)).cwiseProduct(w.s - w.s.cwiseProduct(w.s));
+  if (!opt_.linear_symmetric) {
+    AddXYt(w->phi(), OfT(w->h_bar_t), Eigen::Map<Eigen::MatrixXd>(g_theta.data() + v_off_, n, r));
+  }
+  const auto u_x = u.topRows(ux);
+  NonzeroColumns(u_x, &w->u_cols);
+  if (!w->u_cols.empty()) {
+    w->cu = c * u_x;
+    AddXYt(lambda,
+           Of(w->cu),
+           w->u_cols.data(),
+           static_cast<Eigen::Index>(w->u_cols.size()),
+           Eigen::Map<Eigen::MatrixXd>(g_theta.data() + bx_off_, n, ux));
+  }
+  // λ_x = (V_eff h̄) ⊙ φ'(x) − q (+ λ for the Euler step's identity).
+  AY(VEffAligned(), OfT(w->h_bar_t), /*add=*/false, lambda_x);
+  if (identity) {
+    lambda_x = lambda_x.cwiseProduct(w->phi_slope()) + (lambda - c * lambda);
+  } else {
+    lambda_x = lambda_x.cwiseProduct(w->phi_slope()) - c * lambda;
+  }
 }
 
-void NmRnn::PullBackZ(ConstMatRef /*z*/,
-                      ConstMatRef u,
-                      ConstMatRef r,
-                      const Work& w,
-                      MatRef lambda_z,
-                      MatRef lambda_x,
-                      VecRef g_theta) const {
-  // Adjoint r on the z drive W_z tanh(z) + B_z u [+ W_zx φ(x) + b_zx].
+void NmRnn::PullBackZ(Work* w, MatRef lambda_x, VecRef g_theta) const {
+  // Adjoint r = w->rz_t (transposed) on the z drive W_z tanh(z) + B_z u [+ W_zx φ(x) + b_zx]:
+  // lam_z_t = ((W_zᵀ r) ⊙ tanh'(z))ᵀ.
   const Eigen::Index m = opt_.num_nm, n = opt_.num_neurons;
-  lambda_z.noalias() = Block(wz_off_, m, m).transpose() * r;
-  lambda_z = lambda_z.cwiseProduct(w.a_slope);
-  Eigen::Map<Eigen::MatrixXd>(g_theta.data() + wz_off_, m, m).noalias() += r * w.a.transpose();
-  Eigen::Map<Eigen::MatrixXd>(g_theta.data() + bz_off_, m, opt_.input_size).noalias() +=
-      r * u.transpose();
+  const Eigen::MatrixXd& r_t = w->rz_t;
+  w->lam_z_t.resize(r_t.rows(), m);
+  AY(r_t, Of(Block(wz_off_, m, m)), /*add=*/false, w->lam_z_t);
+  w->lam_z_t = w->lam_z_t.cwiseProduct(w->a_slope_t);
+  AtX(r_t,
+      w->a_t,
+      1.0,
+      /*add=*/true,
+      To(Eigen::Map<Eigen::MatrixXd>(g_theta.data() + wz_off_, m, m)));
+  AtX(r_t,
+      w->u_t,
+      1.0,
+      /*add=*/true,
+      To(Eigen::Map<Eigen::MatrixXd>(g_theta.data() + bz_off_, m, opt_.input_size)));
   if (opt_.feedback) {
-    Eigen::Map<Eigen::MatrixXd>(g_theta.data() + wzx_off_, m, n).noalias() +=
-        r * w.phi_x.transpose();
-    g_theta.segment(bzx_off_, m) += r.rowwise().sum();
-    lambda_x.array() += (Block(wzx_off_, m, n).transpose() * r).array() * w.phi_slope.array();
+    w->g_zx_t.setZero(n, m);
+    AddXYt(w->phi(), OfT(r_t), w->g_zx_t);
+    Eigen::Map<Eigen::MatrixXd>(g_theta.data() + wzx_off_, m, n) += w->g_zx_t.transpose();
+    g_theta.segment(bzx_off_, m) += r_t.colwise().sum().transpose();
+    // λ_x += (W_zxᵀ r) ⊙ φ'(x).
+    w->fb.resize(n, r_t.rows());
+    AY(w_zx_t_, OfT(r_t), /*add=*/false, w->fb);
+    lambda_x += w->fb.cwiseProduct(w->phi_slope());
   }
 }
 
 void NmRnn::Vjp(
     ConstMatRef state, ConstMatRef u, ConstMatRef lambda, MatRef lambda_out, VecRef g_theta) const {
   const Eigen::Index m = opt_.num_nm, n = opt_.num_neurons, r = opt_.rank;
-  const auto z = state.topRows(m);
-  const auto x = state.bottomRows(n);
-  Work w;
-  XPieces(x, &w);
-  ZDrive(z, x, u, &w);
-  Gates(z, &w);
-  const Eigen::MatrixXd q = lambda.bottomRows(n) / opt_.tau_x;
-  const Eigen::MatrixXd rz = lambda.topRows(m) / opt_.tau_z;
+  Work& w = Scratch();
+  XPieces(state.bottomRows(n), true, &w);
+  ZPieces(state.topRows(m), u, true, &w);
+  Gates(w.z_t, &w);
   auto lambda_x = lambda_out.bottomRows(n);
-  auto lambda_z = lambda_out.topRows(m);
-  Eigen::MatrixXd p;
-  PullBackX(x, u, q, w, lambda_x, &p, g_theta);
-  lambda_x -= q;
-  Eigen::Map<Eigen::MatrixXd>(g_theta.data() + az_off_, r, m).noalias() += p * z.transpose();
-  g_theta.segment(b_off_, r) += p.rowwise().sum();
-  PullBackZ(z, u, rz, w, lambda_z, lambda_x, g_theta);
-  lambda_z -= rz;
-  lambda_z.noalias() += Block(az_off_, r, m).transpose() * p;
+  PullBackX(u, lambda.bottomRows(n), 1.0 / opt_.tau_x, /*identity=*/false, &w, lambda_x, g_theta);
+  AtX(w.p_t,
+      w.z_t,
+      1.0,
+      /*add=*/true,
+      To(Eigen::Map<Eigen::MatrixXd>(g_theta.data() + az_off_, r, m)));
+  g_theta.segment(b_off_, r) += w.p_t.colwise().sum().transpose();
+  w.rz_t = lambda.topRows(m).transpose() / opt_.tau_z;
+  PullBackZ(&w, lambda_x, g_theta);
+  w.lam_z_t -= w.rz_t;
+  w.lz_t.resize(w.p_t.rows(), m);
+  AY(w.p_t, Of(Block(az_off_, r, m)), /*add=*/false, w.lz_t);  // (A_zᵀ p)ᵀ
+  w.lam_z_t += w.lz_t;
+  lambda_out.topRows(m) = w.lam_z_t.transpose();
 }
 
 void NmRnn::EulerStepVjp(ConstMatRef state,
@@ -296,66 +676,67 @@ void NmRnn::EulerStepVjp(ConstMatRef state,
     return;
   }
   const Eigen::Index m = opt_.num_nm, n = opt_.num_neurons, r = opt_.rank;
-  const auto z = state.topRows(m);
-  const auto x = state.bottomRows(n);
-  Work w;
-  XPieces(x, &w);
-  ZDrive(z, x, u, &w);
-  const Eigen::MatrixXd z_next = z + (dt / opt_.tau_z) * (w.z_drive - z);
-  Gates(z_next, &w);
+  Work& w = Scratch();
+  XPieces(state.bottomRows(n), true, &w);
+  ZPieces(state.topRows(m), u, true, &w);
+  w.z_next_t = w.z_t + (dt / opt_.tau_z) * (w.z_drive_t - w.z_t);
+  Gates(w.z_next_t, &w);
   // x step: x' = x + (dt/τx)(drive_x − x), with s = s(z').
-  const Eigen::MatrixXd q = (dt / opt_.tau_x) * lambda_next.bottomRows(n);
   auto lambda_x = lambda.bottomRows(n);
-  auto lambda_z = lambda.topRows(m);
-  Eigen::MatrixXd p;
-  PullBackX(x, u, q, w, lambda_x, &p, g_theta);
-  lambda_x += lambda_next.bottomRows(n) - q;
-  Eigen::Map<Eigen::MatrixXd>(g_theta.data() + az_off_, r, m).noalias() += p * z_next.transpose();
-  g_theta.segment(b_off_, r) += p.rowwise().sum();
-  Eigen::MatrixXd lz_next = lambda_next.topRows(m);
-  lz_next.noalias() += Block(az_off_, r, m).transpose() * p;
+  PullBackX(
+      u, lambda_next.bottomRows(n), dt / opt_.tau_x, /*identity=*/true, &w, lambda_x, g_theta);
+  AtX(w.p_t,
+      w.z_next_t,
+      1.0,
+      /*add=*/true,
+      To(Eigen::Map<Eigen::MatrixXd>(g_theta.data() + az_off_, r, m)));
+  g_theta.segment(b_off_, r) += w.p_t.colwise().sum().transpose();
+  w.lz_t.resize(w.p_t.rows(), m);
+  AY(w.p_t, Of(Block(az_off_, r, m)), /*add=*/false, w.lz_t);  // (A_zᵀ p)ᵀ
+  w.lz_t += lambda_next.topRows(m).transpose();
   // z step: z' = z + (dt/τz)(drive_z − z).
-  const Eigen::MatrixXd rz = (dt / opt_.tau_z) * lz_next;
-  PullBackZ(z, u, rz, w, lambda_z, lambda_x, g_theta);
-  lambda_z += lz_next - rz;
+  w.rz_t = (dt / opt_.tau_z) * w.lz_t;
+  PullBackZ(&w, lambda_x, g_theta);
+  lambda.topRows(m) = (w.lam_z_t + (w.lz_t - w.rz_t)).transpose();
 }
 
 Eigen::MatrixXd NmRnn::Jacobian(ConstVecRef state, ConstVecRef u) const {
   const Eigen::Index m = opt_.num_nm, n = opt_.num_neurons, r = opt_.rank;
-  const Eigen::VectorXd z = state.head(m);
-  const Eigen::VectorXd x = state.tail(n);
-  Work w;
-  XPieces(x, &w);
-  ZDrive(z, x, u, &w);
-  Gates(z, &w);
+  Work w;  // one trial: its own scratch, so that the batch scratch keeps its shapes
+  XPieces(state.tail(n), true, &w);
+  ZPieces(state.head(m), u, true, &w);
+  Gates(w.z_t, &w);
   Eigen::MatrixXd jac = Eigen::MatrixXd::Zero(m + n, m + n);
-  jac.topLeftCorner(m, m) = Block(wz_off_, m, m) * w.a_slope.col(0).asDiagonal();
+  jac.topLeftCorner(m, m) = Block(wz_off_, m, m) * w.a_slope_t.row(0).asDiagonal();
   jac.topLeftCorner(m, m).diagonal().array() -= 1.0;
   if (opt_.feedback) {
-    jac.topRightCorner(m, n) = Block(wzx_off_, m, n) * w.phi_slope.col(0).asDiagonal();
+    jac.topRightCorner(m, n) = Block(wzx_off_, m, n) * w.phi_slope().col(0).asDiagonal();
   }
   jac.topRows(m) /= opt_.tau_z;
-  const Eigen::VectorXd s = w.s.col(0);
-  const Eigen::VectorXd ds = (w.h.col(0).array() * s.array() * (1.0 - s.array())).matrix();
+  const Eigen::VectorXd s = w.s_t.row(0).transpose();
+  const Eigen::VectorXd ds =
+      (w.h_t.row(0).transpose().array() * s.array() * (1.0 - s.array())).matrix();
   jac.bottomLeftCorner(n, m) = g_ * l_ * ds.asDiagonal() * Block(az_off_, r, m);
   jac.bottomRightCorner(n, n) =
-      g_ * l_ * s.asDiagonal() * VEff().transpose() * w.phi_slope.col(0).asDiagonal();
+      g_ * l_ * s.asDiagonal() * VEff().transpose() * w.phi_slope().col(0).asDiagonal();
   jac.bottomRightCorner(n, n).diagonal().array() -= 1.0;
   jac.bottomRows(n) /= opt_.tau_x;
   return jac;
 }
 
 void NmRnn::Readout(ConstMatRef state, MatRef y) const {
-  const Eigen::Index n = opt_.num_neurons, o = opt_.output_size;
-  y.noalias() = Block(c_off_, o, n) * state.bottomRows(n);
-  if (opt_.readout_bias) y.colwise() += theta_.segment(d_off_, o);
+  AtX(c_t_, state.bottomRows(opt_.num_neurons), 1.0, /*add=*/false, To(y));  // C x
+  if (opt_.readout_bias) y.colwise() += theta_.segment(d_off_, opt_.output_size);
 }
 
 void NmRnn::ReadoutVjp(ConstMatRef state, ConstMatRef ybar, MatRef xbar, VecRef g_theta) const {
   const Eigen::Index n = opt_.num_neurons, o = opt_.output_size;
-  xbar.bottomRows(n).noalias() += Block(c_off_, o, n).transpose() * ybar;
-  Eigen::Map<Eigen::MatrixXd>(g_theta.data() + c_off_, o, n).noalias() +=
-      ybar * state.bottomRows(n).transpose();
+  AY(c_t_, Of(ybar), /*add=*/true, xbar.bottomRows(n));  // x̄ += Cᵀ ȳ
+  // C̄ += ȳ xᵀ, formed transposed (N x O: columns along the neurons).
+  Work& w = Scratch();
+  w.g_c_t.setZero(n, o);
+  AddXYt(state.bottomRows(n), Of(ybar), w.g_c_t);
+  Eigen::Map<Eigen::MatrixXd>(g_theta.data() + c_off_, o, n) += w.g_c_t.transpose();
   if (opt_.readout_bias) g_theta.segment(d_off_, o) += ybar.rowwise().sum();
 }
 
@@ -363,8 +744,9 @@ void NmRnn::Extras(ConstMatRef state,
                    ConstMatRef /*u*/,
                    std::vector<Eigen::MatrixXd>* extras) const {
   Work w;
-  Gates(state.topRows(opt_.num_nm), &w);
-  extras->assign(1, w.s);
+  w.z_t = state.topRows(opt_.num_nm).transpose();
+  Gates(w.z_t, &w);
+  extras->assign(1, w.s_t.transpose());
 }
 
 }  // namespace ctrnn

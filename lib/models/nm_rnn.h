@@ -104,36 +104,48 @@ class NmRnn final : public ContinuousModel {
 
  private:
   void Refresh() override;
-  // Pieces of the forward map shared by Rhs, EulerStep and the VJPs.
+  // Scratch of the forward pieces and their adjoints, one per thread (the model is const and may
+  // be shared by threads), sized once per batch shape: the step functions allocate nothing.
   struct Work;
-  void ZDrive(ConstMatRef z, ConstMatRef x, ConstMatRef u, Work* w) const;
-  void XPieces(ConstMatRef x, Work* w) const;
-  void Gates(ConstMatRef z, Work* w) const;
-  void PullBackX(ConstMatRef x,
-                 ConstMatRef u,
-                 ConstMatRef q,
-                 const Work& w,
+  static Work& Scratch();
+  // φ(x) (and φ'(x) if slope), h = V_effᵀ φ(x).
+  void XPieces(ConstMatRef x, bool slope, Work* w) const;
+  // tanh(z) (and its slope), the z drive.
+  void ZPieces(ConstMatRef z, ConstMatRef u, bool slope, Work* w) const;
+  // s = σ(A_z z + b_z) from zᵀ.
+  void Gates(ConstMatRef z_t, Work* w) const;
+  // drive = L (g s ⊙ h) + B_x u_x.
+  void XDrive(ConstMatRef u, Work* w, MatRef drive) const;
+  void PullBackX(ConstMatRef u,
+                 ConstMatRef lambda,
+                 double c,
+                 bool identity,
+                 Work* w,
                  MatRef lambda_x,
-                 Eigen::MatrixXd* p,
                  VecRef g_theta) const;
-  void PullBackZ(ConstMatRef z,
-                 ConstMatRef u,
-                 ConstMatRef r,
-                 const Work& w,
-                 MatRef lambda_z,
-                 MatRef lambda_x,
-                 VecRef g_theta) const;
+  void PullBackZ(Work* w, MatRef lambda_x, VecRef g_theta) const;
   Eigen::Map<const Eigen::MatrixXd> Block(Eigen::Index off,
                                           Eigen::Index rows,
                                           Eigen::Index cols) const {
     return {theta_.data() + off, rows, cols};
   }
   const Eigen::MatrixXd& VEff() const { return opt_.linear_symmetric ? l_ : v_; }
+  // L and V_eff as the top rows of copies whose columns are padded to whole packets (aligned).
+  Eigen::Block<const Eigen::MatrixXd> LAligned() const {
+    return l_padded_.topRows(opt_.num_neurons);
+  }
+  Eigen::Block<const Eigen::MatrixXd> VEffAligned() const {
+    return (opt_.linear_symmetric ? l_padded_ : v_padded_).topRows(opt_.num_neurons);
+  }
 
   NmRnnOptions opt_;
   Eigen::Index u_off_, v_off_ = -1, bx_off_, c_off_, d_off_ = -1, wz_off_, bz_off_, az_off_, b_off_,
                        wzx_off_ = -1, bzx_off_ = -1;
   Eigen::MatrixXd l_, r_qr_, v_;
+  // Transposes of W_z, B_z, A_z (W_zx) for products along the trials, and of C for products along
+  // the neurons (refreshed with θ).
+  Eigen::MatrixXd w_z_t_, b_z_t_, a_z_t_, w_zx_t_, c_t_;
+  Eigen::MatrixXd l_padded_, v_padded_;
   double g_ = 1.0;
 };
 
