@@ -5,12 +5,21 @@
 #include <algorithm>
 #include <cmath>
 #include <complex>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <limits>
+#include <optional>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include <Eigen/Dense>
 #include <catch2/catch.hpp>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "lib/archive.h"
 #include "lib/models/low_rank.h"
 #include "lib/models/nm_rnn.h"
 #include "solvers/fixed_points.h"
@@ -529,6 +538,178 @@ TEST_CASE("seeds are sampled from recorded states, reproducibly, plus noise", "[
   CHECK(std::sqrt(noise.squaredNorm() / 150.0) == Approx(0.1).epsilon(0.25));
   CHECK_THROWS_AS(SampleStates(Trajectory(), 5, 0.0, &a), std::invalid_argument);
   CHECK_THROWS_AS(SampleStates(traj, 5, -1.0, &a), std::invalid_argument);
+}
+
+// ---- ctrnn fixed-points, end to end ----------------------------------------------------------
+
+namespace fs = std::filesystem;
+
+struct CommandResult {
+  int status;
+  std::string output;
+};
+
+CommandResult RunCtrnn(const std::string& args) {
+  const fs::path log =
+      fs::temp_directory_path() / ("ctrnn_fp_" + std::to_string(::getpid()) + ".log");
+  const std::string cmd = std::string(CTRNN_BINARY) + " " + args + " > " + log.string() + " 2>&1";
+  const int raw = std::system(cmd.c_str());
+  std::ifstream in(log);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  fs::remove(log);
+  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, text};
+}
+
+std::string Bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+const ArchiveArray& Array(const ArchiveGroup& g, const std::string& name) {
+  for (const ArchiveArray& a : g.arrays) {
+    if (a.name == name) return a;
+  }
+  FAIL("/fixed_points has no dataset " << name);
+  throw std::logic_error("unreachable");
+}
+
+template <typename T>
+T Attr(const ArchiveGroup& g, const std::string& name) {
+  for (const auto& [key, value] : g.attributes) {
+    if (key == name) return std::get<T>(value);
+  }
+  FAIL("/fixed_points has no attribute " << name);
+  throw std::logic_error("unreachable");
+}
+
+TEST_CASE("ctrnn fixed-points adds /fixed_points and leaves the rest of the file as it was",
+          "[fixed_points][cli]") {
+  const fs::path dir = fs::temp_directory_path() / ("ctrnn_fp_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const fs::path cfg = dir / "lr.toml";
+  std::ofstream(cfg) << "seed = 3\n[model]\nkind = \"low_rank\"\nN = 20\nR = 2\n[task]\nset = "
+                        "\"extrapolation\"\n";
+  const std::string run = (dir / "lr.h5").string();
+  CommandResult sim = RunCtrnn("simulate " + cfg.string() + " -o " + run);
+  INFO(sim.output);
+  REQUIRE(sim.status == 0);
+  const auto model = ReadModel(run);
+  const Trajectory before = ReadTrajectory(run, *model);
+  const Batch batch_before = ReadBatch(run);
+
+  CommandResult r = RunCtrnn("fixed-points " + run + " --input 0.1,0,0 --seeds 24 --noise 0.05");
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.output, Catch::Matchers::Contains("wrote /fixed_points"));
+  std::optional<ArchiveGroup> g = ReadGroup(run, "fixed_points");
+  REQUIRE(g);
+  const ArchiveArray& xstar = Array(*g, "xstar");
+  REQUIRE(xstar.shape.size() == 2);
+  const std::size_t k = xstar.shape[0];
+  CHECK(k >= 1);
+  CHECK(xstar.shape[1] == 20);
+  CHECK(Array(*g, "J_xstar").shape == std::vector<std::size_t>{k, 20, 20});
+  CHECK(Array(*g, "eigval_J_xstar").type == ArchiveArray::Type::kComplex128);
+  CHECK(Array(*g, "is_stable").type == ArchiveArray::Type::kBool);
+  CHECK(Array(*g, "n_iters").type == ArchiveArray::Type::kInt64);
+  CHECK_THAT(Attr<std::string>(*g, "convention"), Catch::Matchers::Contains("-1/Re(lambda_i)"));
+  CHECK(Attr<std::int64_t>(*g, "n_seeds") == 24);
+  CHECK(Attr<std::string>(*g, "input") == "0.10000000000000001,0,0");
+  // Each stored point is a fixed point of the model read back from the file.
+  const auto& ode = static_cast<const ContinuousModel&>(*model);
+  const Eigen::Vector3d u(0.1, 0.0, 0.0);
+  for (std::size_t j = 0; j < k; ++j) {
+    const Eigen::VectorXd x = Eigen::Map<const Eigen::VectorXd>(xstar.data.data() + j * 20, 20);
+    Eigen::VectorXd f(20);
+    Eigen::Map<Eigen::MatrixXd> f_col(f.data(), 20, 1);
+    ode.Rhs(x, u, f_col);
+    CHECK(0.5 * f.squaredNorm() <= 1e-8);
+  }
+  // Everything else reads back as before.
+  const Trajectory after = ReadTrajectory(run, *ReadModel(run));
+  CHECK(ReadModel(run)->theta() == model->theta());
+  REQUIRE(after.states.size() == before.states.size());
+  for (std::size_t t = 0; t < after.states.size(); ++t) CHECK(after.states[t] == before.states[t]);
+  CHECK(ReadBatch(run).inputs == batch_before.inputs);
+
+  SECTION("h5py reads the documented dtypes and J v = lambda v") {
+    const std::string script = std::string(CTRNN_SOURCE_DIR) + "/tests/check_fixed_points_h5py.py";
+    const int raw = std::system(("/usr/bin/python3 " + script + " " + run).c_str());
+    CHECK(WIFEXITED(raw));
+    CHECK(WEXITSTATUS(raw) == 0);
+  }
+  SECTION("a second run replaces the group; a subspace search finds the same points") {
+    CommandResult again =
+        RunCtrnn("fixed-points " + run + " --input 0.1,0,0 --seeds 24 --noise 0.05 --subspace");
+    INFO(again.output);
+    REQUIRE(again.status == 0);
+    std::optional<ArchiveGroup> g2 = ReadGroup(run, "fixed_points");
+    REQUIRE(g2);
+    CHECK(Attr<std::string>(*g2, "search") == "subspace");
+    const ArchiveArray& x2 = Array(*g2, "xstar");
+    REQUIRE(x2.shape == xstar.shape);
+    for (std::size_t j = 0; j < k; ++j) {
+      double nearest = std::numeric_limits<double>::infinity();
+      for (std::size_t i = 0; i < k; ++i) {
+        double d = 0.0;
+        for (std::size_t c = 0; c < 20; ++c) {
+          d = std::max(d, std::abs(xstar.data[j * 20 + c] - x2.data[i * 20 + c]));
+        }
+        nearest = std::min(nearest, d);
+      }
+      CHECK(nearest < 1e-8);
+    }
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("ctrnn fixed-points on a file that lacks what it needs says so and leaves it intact",
+          "[fixed_points][cli]") {
+  const fs::path dir = fs::temp_directory_path() / ("ctrnn_fp_bad_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  // A run file with a model but no trajectories, and one of a full-rank CTRNN.
+  Config config = Config::ParseString("[model]\nkind = 'nm_rnn'\nN = 6\nM = 2\nR = 2\n", "test");
+  auto nm = MakeModel(&config.Sub("model"), 1);
+  RunRecord record;
+  record.config = &config;
+  record.model_config = &config.Sub("model");
+  record.model = nm.get();
+  const std::string no_traj = (dir / "no_trajectories.h5").string();
+  WriteRun(no_traj, record);
+  Config ctrnn_config = Config::ParseString("[model]\nkind = 'ctrnn'\nN = 4\n", "test");
+  auto ctrnn = MakeModel(&ctrnn_config.Sub("model"), 1);
+  record.config = &ctrnn_config;
+  record.model_config = &ctrnn_config.Sub("model");
+  record.model = ctrnn.get();
+  const std::string full_rank = (dir / "ctrnn.h5").string();
+  WriteRun(full_rank, record);
+  const std::string text = (dir / "notes.h5").string();
+  std::ofstream(text) << "not an HDF5 file\n";
+
+  struct Case {
+    std::string file, args, says;
+  };
+  const Case cases[] = {
+      {no_traj, "", "/trajectories"},
+      {no_traj, "--frozen-s 0.5,0.5", "/trajectories"},
+      {no_traj, "--input 1,2", "--input has 2 values"},
+      {no_traj, "--frozen-s 0.5", "needs R = 2 values"},
+      {full_rank, "--subspace", "--subspace needs a low-rank model"},
+      {full_rank, "--frozen-s 0.5,0.5", "--frozen-s needs an NM-RNN"},
+      {full_rank, "--tol-q 0", "tol_q"},
+      {text, "", "notes.h5"},
+  };
+  for (const Case& c : cases) {
+    const std::string bytes = Bytes(c.file);
+    CommandResult r = RunCtrnn("fixed-points " + c.file + " " + c.args);
+    INFO(c.file << " " << c.args << "\n" << r.output);
+    CHECK(r.status != 0);
+    CHECK_THAT(r.output,
+               Catch::Matchers::Contains(fs::path(c.file).filename().string()) &&
+                   Catch::Matchers::Contains(c.says));
+    CHECK(Bytes(c.file) == bytes);
+  }
+  fs::remove_all(dir);
 }
 
 }  // namespace
