@@ -265,10 +265,18 @@ FixedPointSummary FindFixedPoints(const Model& model,
   ceres::Solver::Options solver;
   solver.minimizer_type = ceres::TRUST_REGION;
   solver.trust_region_strategy_type = ceres::LEVENBERG_MARQUARDT;
-  solver.linear_solver_type = ceres::DENSE_QR;
+  solver.linear_solver_type = options.linear_solver == FixedPointLinearSolver::kDenseQr
+                                  ? ceres::DENSE_QR
+                                  : ceres::DENSE_NORMAL_CHOLESKY;
   solver.max_num_iterations = static_cast<int>(
       std::min<std::int64_t>(options.max_iterations, std::numeric_limits<int>::max()));
   solver.function_tolerance = options.function_tolerance;
+  // Start as Gauss–Newton (damping μ = 1/radius): fixed points are zero-residual problems, where
+  // Gauss–Newton converges quadratically, and a strongly damped start would take tiny steps along
+  // slow directions (J's small singular values, e.g. near a line attractor) that look like
+  // stagnation to the function tolerance. Failed steps shrink the radius as usual.
+  solver.initial_trust_region_radius = 1e16;
+  solver.max_trust_region_radius = 1e16;
   // q ≤ tol_q is the success test (the callback); a slow point ends on function_tolerance, a
   // vanishing step or max_iterations. Ceres' gradient test (max |Jᵀr|) has no natural scale here.
   solver.gradient_tolerance = 0.0;

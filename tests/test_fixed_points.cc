@@ -176,6 +176,49 @@ TEST_CASE("a linear network has one fixed point with the eigenvalues of (W - I)/
   CHECK(lin.is_stable[0] == (want[0].real() < 0.0));
 }
 
+TEST_CASE("an almost-line attractor: both linear solvers, the fixed point to round-off",
+          "[fixed_points]") {
+  // A linear network whose W − I has eigenvalues −1e-8 (an almost-continuous attractor: J's
+  // condition number 2e8) and −1 … −2, with the input chosen so that x* = Q·1 is O(1). LM has to
+  // move along the slow direction where the gradient Jᵀf is ~1e-8 times smaller than across it.
+  const Eigen::Index n = 30;
+  auto model = MakeFromToml(
+      "kind = 'ctrnn'\nN = 30\ninput_size = 1\nphi = 'linear'\n"
+      "train_tau = false\ntau = 1.0\nbiases = false");
+  Rng rng(12);
+  const Eigen::MatrixXd q =
+      Eigen::HouseholderQR<Eigen::MatrixXd>(rng.NormalMatrix(n, n, 1.0)).householderQ();
+  Eigen::VectorXd lambda = Eigen::VectorXd::LinSpaced(n, -1.0, -2.0);
+  lambda(0) = -1e-8;
+  const Eigen::MatrixXd a = q * lambda.asDiagonal() * q.transpose();  // W − I
+  model->SetParam("W_rec", a + Eigen::MatrixXd::Identity(n, n));
+  const Eigen::VectorXd x_star = q * Eigen::VectorXd::Ones(n);
+  model->SetParam("W_in", -a * x_star);  // f(x*) = 0 at u = 1
+  const Eigen::VectorXd u = Eigen::VectorXd::Ones(1);
+  const Eigen::MatrixXd seeds = rng.NormalMatrix(n, 8, 1.0);
+  for (const auto solver :
+       {FixedPointLinearSolver::kDenseQr, FixedPointLinearSolver::kDenseNormalCholesky}) {
+    FixedPointOptions options;
+    options.linear_solver = solver;
+    FixedPoints fps;
+    const FixedPointSummary s = FindFixedPoints(*model, u, seeds, options, &fps);
+    INFO((solver == FixedPointLinearSolver::kDenseQr ? "QR" : "Cholesky")
+         << ": " << s.BriefReport());
+    CHECK(s.num_fixed >= 1);
+    CHECK(s.num_slow == 0);
+    CHECK(s.num_above_slow == 0);
+    // q ≤ tol_q pins x* down to √(2 q)/|λ_min| along the slow mode (1.4e-2 here) and to
+    // √(2 q)/1 across it: the points found differ only along the slow direction q.col(0).
+    for (Eigen::Index k = 0; k < fps.xstar.cols(); ++k) {
+      const Eigen::VectorXd d = fps.xstar.col(k) - x_star;
+      const double along = q.col(0).dot(d);
+      // (1e-4: f is evaluated with round-off ~1e-15, i.e. 1e-5 of |f| ~ 1e-10.)
+      CHECK(std::abs(along) <= std::sqrt(2.0 * fps.qstar(k)) / 1e-8 * (1.0 + 1e-4));
+      CHECK((d - along * q.col(0)).norm() <= 1e-9);
+    }
+  }
+}
+
 // A rank-1 network with W = 2.5 L Lᵀ (L = m/|m|): x = κ L + B u at every fixed point.
 std::unique_ptr<Model> RankOne(std::uint64_t seed) {
   auto model = MakeFromToml(
@@ -640,12 +683,14 @@ TEST_CASE("ctrnn fixed-points adds /fixed_points and leaves the rest of the file
   }
   SECTION("a second run replaces the group; a subspace search finds the same points") {
     CommandResult again =
-        RunCtrnn("fixed-points " + run + " --input 0.1,0,0 --seeds 24 --noise 0.05 --subspace");
+        RunCtrnn("fixed-points " + run +
+                 " --input 0.1,0,0 --seeds 24 --noise 0.05 --subspace --linear-solver qr");
     INFO(again.output);
     REQUIRE(again.status == 0);
     std::optional<ArchiveGroup> g2 = ReadGroup(run, "fixed_points");
     REQUIRE(g2);
     CHECK(Attr<std::string>(*g2, "search") == "subspace");
+    CHECK(Attr<std::string>(*g2, "linear_solver") == "qr");
     const ArchiveArray& x2 = Array(*g2, "xstar");
     REQUIRE(x2.shape == xstar.shape);
     for (std::size_t j = 0; j < k; ++j) {

@@ -123,6 +123,11 @@ int FixedPointsCommand(const FixedPointsArgs& args) {
   options.tol_unique = args.tol_unique;
   options.exclude_distance_outliers = !args.keep_outliers;
   options.subspace = args.subspace;
+  if (args.linear_solver == "qr") {
+    options.linear_solver = FixedPointLinearSolver::kDenseQr;
+  } else if (args.linear_solver != "cholesky") {
+    fail("--linear-solver is \"" + args.linear_solver + "\", expected cholesky or qr");
+  }
   if (!args.frozen_s.empty()) {
     options.frozen_s = Eigen::Map<const Eigen::VectorXd>(
         args.frozen_s.data(), static_cast<Eigen::Index>(args.frozen_s.size()));
@@ -198,6 +203,7 @@ int FixedPointsCommand(const FixedPointsArgs& args) {
       {"slow_q_threshold", options.slow_q_threshold},
       {"max_iterations", options.max_iterations},
       {"function_tolerance", options.function_tolerance},
+      {"linear_solver", args.linear_solver},
       {"tol_unique", options.tol_unique},
       {"do_exclude_distance_outliers", std::int64_t{options.exclude_distance_outliers}},
       {"outlier_distance_scale", options.outlier_distance_scale},

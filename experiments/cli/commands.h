@@ -90,9 +90,10 @@ struct FixedPointsArgs {
   double slow_q_threshold = 1e-8;
   std::int64_t max_iterations = 200;
   double tol_unique = 1e-3;
-  bool keep_outliers = false;  // skip the distance-outlier exclusion
-  bool subspace = false;       // low-rank subspace search
-  double dt = 1.0;             // time per step of a discrete map (timescales)
+  bool keep_outliers = false;              // skip the distance-outlier exclusion
+  bool subspace = false;                   // low-rank subspace search
+  std::string linear_solver = "cholesky";  // "cholesky" | "qr"
+  double dt = 1.0;                         // time per step of a discrete map (timescales)
   std::string command_line;
 };
 // Fixed and slow points of a run's model under constant input u*, seeded from its trajectories,

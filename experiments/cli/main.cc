@@ -126,6 +126,9 @@ int main(int argc, char** argv) {
                    fp.frozen_s,
                    "NM-RNN: the x-network at this modulation s, comma-separated (R values)")
       ->delimiter(',');
+  fp_cmd
+      ->add_option("--linear-solver", fp.linear_solver, "LM step solver: cholesky (default) or qr")
+      ->check(CLI::IsMember({"cholesky", "qr"}));
   fp_cmd->add_option("--dt", fp.dt, "Time per step of a discrete map, for timescales (default 1)");
 
   // --print-default-config needs no output file.
