@@ -187,6 +187,32 @@ TEST_CASE("ctrnn train runs a parity curriculum on two threads and archives it",
   fs::remove_all(dir);
 }
 
+TEST_CASE("ctrnn sweep trains configs x seeds once, skips finished runs, names bad seeds",
+          "[cli]") {
+  const fs::path dir = TempDir();
+  const fs::path cfg = dir / "tiny.toml";
+  std::ofstream(cfg) << "[model]\nkind = \"ctrnn\"\nN = 5\ninput_size = 3\n[task]\nname = \"mwg\"\n"
+                        "[stage.all]\niterations = 20\n";
+  const std::string runs = (dir / "runs").string();
+  Result r = Run("sweep " + cfg.string() + " --seeds 0-1 -j 2 -d " + runs);
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.output, Contains("2 new") && Contains("2 runs in"));
+  // The same numbers as a direct `ctrnn train --seed 1`.
+  const std::string direct = (dir / "direct.h5").string();
+  REQUIRE(Run("train " + cfg.string() + " --seed 1 -o " + direct).status == 0);
+  CHECK(ReadModel(runs + "/tiny_seed1.h5")->theta() == ReadModel(direct)->theta());
+  CHECK(ReadModel(runs + "/tiny_seed0.h5")->theta() != ReadModel(direct)->theta());
+  Result again = Run("sweep " + cfg.string() + " --seeds 0-1 -d " + runs);
+  INFO(again.output);
+  CHECK(again.status == 0);
+  CHECK_THAT(again.output, Contains("2 done") && Contains("0 runs in"));
+  Result bad = Run("sweep " + cfg.string() + " --seeds 3-1 -d " + runs);
+  CHECK(bad.status == 2);
+  CHECK_THAT(bad.output, Contains("--seeds = \"3-1\""));
+  fs::remove_all(dir);
+}
+
 TEST_CASE("ctrnn names a bad config key and value and writes nothing", "[cli]") {
   const fs::path dir = TempDir();
   const std::string out = (dir / "bad.h5").string();
