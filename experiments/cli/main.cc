@@ -69,6 +69,12 @@ int main(int argc, char** argv) {
   auto* train_seed_opt = train_cmd->add_option("--seed", train_seed, "Override the config's seed");
   auto* train_iter_opt = train_cmd->add_option(
       "--iterations", train_iterations, "Override the iterations of a single-stage config");
+  std::int64_t train_threads = 1;
+  auto* train_threads_opt = train_cmd->add_option(
+      "--threads",
+      train_threads,
+      "Override gradient.threads (the trials are cut into one block per thread unless "
+      "gradient.trial_blocks is set)");
 
   ctrnn::cli::EvaluateArgs eval;
   eval.command_line = command_line;
@@ -90,6 +96,15 @@ int main(int argc, char** argv) {
   run_cmd->add_option("-d,--dir", run.output_dir, "Output directory (default data/runs)");
   int64_t run_seed = 0;
   auto* run_seed_opt = run_cmd->add_option("--seed", run_seed, "Override the config's seed");
+
+  ctrnn::cli::SweepArgs sweep;
+  CLI::App* sweep_cmd = app.add_subcommand(
+      "sweep", "Train configs x seeds in parallel, skipping finished runs and resuming others");
+  sweep_cmd->add_option("configs", sweep.configs, "TOML configs")->required();
+  sweep_cmd->add_option("--seeds", sweep.seeds, "Seeds, e.g. 0-9 or 0,3,5 (default 0)");
+  sweep_cmd->add_option("-d,--dir", sweep.output_dir, "Output directory (default data/runs)");
+  sweep_cmd->add_option("-j,--jobs", sweep.jobs, "Runs at a time (default: one per core)");
+  sweep_cmd->add_flag("--dry-run", sweep.dry_run, "List the runs and their status only");
 
   std::string info_path;
   CLI::App* info = app.add_subcommand("info", "Summarise a run file");
@@ -154,6 +169,7 @@ int main(int argc, char** argv) {
     if (train_cmd->parsed()) {
       if (*train_seed_opt) train.seed = train_seed;
       if (*train_iter_opt) train.iterations = train_iterations;
+      if (*train_threads_opt) train.threads = train_threads;
       return ctrnn::cli::Train(train);
     }
     if (eval_cmd->parsed()) {
@@ -164,6 +180,7 @@ int main(int argc, char** argv) {
       if (*run_seed_opt) run.seed = run_seed;
       return ctrnn::cli::Run(run);
     }
+    if (sweep_cmd->parsed()) return ctrnn::cli::Sweep(sweep);
     if (info->parsed()) return ctrnn::cli::Info(info_path);
     if (fp_cmd->parsed()) return ctrnn::cli::FixedPointsCommand(fp);
   } catch (const std::exception& e) {

@@ -89,6 +89,7 @@ int Train(const TrainArgs& args) {
     run.config = Config::ParseString(ConfigText(args.resume_path), args.resume_path + ":/config");
   }
   if (args.seed) run.config.Set("seed", *args.seed);
+  if (args.threads) run.config.Sub("gradient").Set("threads", *args.threads);
   run.seed = static_cast<std::uint64_t>(run.config.GetInt("seed", 0, 0, std::int64_t{1} << 62));
   run.model_config = &run.config.Sub("model");
   run.model = MakeModel(run.model_config, run.seed);
@@ -190,7 +191,15 @@ int Evaluate(const EvaluateArgs& args) {
     Rng rng(seed ^ 0xbf58476d1ce4e5b9ULL);
     batch = task->Sample(args.trials, &rng);
   }
+  // The run's own loss: its [loss] table if it had one, else the task's.
   LossOptions loss = task->loss();
+  Config& loss_config = config.Sub("loss");
+  loss.kind = ParseLossKind(
+      loss_config.GetString("kind", LossKindName(loss.kind), {"mse", "final_mse", "cross_entropy"}),
+      "loss.kind");
+  if (loss.kind == LossKind::kCrossEntropy) {
+    loss.num_classes = loss_config.GetInt("num_classes", loss.num_classes, 1, 1 << 20);
+  }
   Trajectory traj;
   const IntegrateSummary s = Integrate(*model, batch, integrate, &traj);
   std::vector<std::pair<std::string, double>> metrics;
