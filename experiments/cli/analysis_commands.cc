@@ -6,6 +6,7 @@
 #include <iostream>
 #include <sstream>
 #include <stdexcept>
+#include <type_traits>
 
 #include "experiments/cli/commands.h"
 #include "lib/archive.h"
@@ -44,50 +45,27 @@ ArchiveArray VectorArray(const std::string& name,
   return a;
 }
 
-// K matrices S x S -> dataset (K, S, S) with [k, i, j] = M_k(i, j).
-ArchiveArray MatricesArray(const std::string& name,
-                           const std::vector<Eigen::MatrixXd>& matrices,
-                           Eigen::Index s) {
+// K vectors of length S -> dataset (K, S); K matrices S x S -> dataset (K, S, S) with
+// [k, i, j] = M_k(i, j). Complex entries become kComplex128 (interleaved re, im).
+template <typename Item>
+ArchiveArray Stack(const std::string& name, const std::vector<Item>& items, Eigen::Index s) {
+  constexpr bool kComplex = !std::is_same_v<typename Item::Scalar, double>;
+  constexpr bool kVectors = Item::ColsAtCompileTime == 1;
   ArchiveArray a;
   a.name = name;
-  a.shape = {matrices.size(), static_cast<std::size_t>(s), static_cast<std::size_t>(s)};
-  a.data.reserve(matrices.size() * static_cast<std::size_t>(s * s));
-  for (const Eigen::MatrixXd& m : matrices) {
+  a.type = kComplex ? ArchiveArray::Type::kComplex128 : ArchiveArray::Type::kFloat64;
+  a.shape = {items.size(), static_cast<std::size_t>(s)};
+  if (!kVectors) a.shape.push_back(static_cast<std::size_t>(s));
+  const Eigen::Index cols = kVectors ? 1 : s;
+  for (const Item& m : items) {
     for (Eigen::Index i = 0; i < s; ++i) {
-      for (Eigen::Index j = 0; j < s; ++j) a.data.push_back(m(i, j));
-    }
-  }
-  return a;
-}
-
-ArchiveArray ComplexVectorsArray(const std::string& name,
-                                 const std::vector<Eigen::VectorXcd>& values,
-                                 Eigen::Index s) {
-  ArchiveArray a;
-  a.name = name;
-  a.type = ArchiveArray::Type::kComplex128;
-  a.shape = {values.size(), static_cast<std::size_t>(s)};
-  for (const Eigen::VectorXcd& v : values) {
-    for (Eigen::Index i = 0; i < s; ++i) {
-      a.data.push_back(v(i).real());
-      a.data.push_back(v(i).imag());
-    }
-  }
-  return a;
-}
-
-ArchiveArray ComplexMatricesArray(const std::string& name,
-                                  const std::vector<Eigen::MatrixXcd>& matrices,
-                                  Eigen::Index s) {
-  ArchiveArray a;
-  a.name = name;
-  a.type = ArchiveArray::Type::kComplex128;
-  a.shape = {matrices.size(), static_cast<std::size_t>(s), static_cast<std::size_t>(s)};
-  for (const Eigen::MatrixXcd& m : matrices) {
-    for (Eigen::Index i = 0; i < s; ++i) {
-      for (Eigen::Index j = 0; j < s; ++j) {
-        a.data.push_back(m(i, j).real());
-        a.data.push_back(m(i, j).imag());
+      for (Eigen::Index j = 0; j < cols; ++j) {
+        if constexpr (kComplex) {
+          a.data.push_back(m(i, j).real());
+          a.data.push_back(m(i, j).imag());
+        } else {
+          a.data.push_back(m(i, j));
+        }
       }
     }
   }
@@ -242,14 +220,11 @@ int FixedPointsCommand(const FixedPointsArgs& args) {
                   ArchiveArray::Type::kFloat64));
   group.arrays.push_back(VectorArray("n_iters", n_iters, ArchiveArray::Type::kInt64));
   group.arrays.push_back(VectorArray("is_fixed", is_fixed, ArchiveArray::Type::kBool));
-  group.arrays.push_back(MatricesArray("J_xstar", fps.J_xstar, s));
-  group.arrays.push_back(ComplexVectorsArray("eigval_J_xstar", lin.eigenvalues, s));
-  group.arrays.push_back(ComplexMatricesArray("eigvec_J_xstar", lin.eigenvectors, s));
+  group.arrays.push_back(Stack("J_xstar", fps.J_xstar, s));
+  group.arrays.push_back(Stack("eigval_J_xstar", lin.eigenvalues, s));
+  group.arrays.push_back(Stack("eigvec_J_xstar", lin.eigenvectors, s));
   group.arrays.push_back(VectorArray("is_stable", is_stable, ArchiveArray::Type::kBool));
-  Eigen::MatrixXd timescales(s, static_cast<Eigen::Index>(k));
-  for (std::size_t j = 0; j < k; ++j)
-    timescales.col(static_cast<Eigen::Index>(j)) = lin.timescales[j];
-  group.arrays.push_back(PointsArray("timescales", timescales));
+  group.arrays.push_back(Stack("timescales", lin.timescales, s));
   AddGroupsToRun(path, {group}, /*replace=*/true);
 
   std::cout << summary.message << "\n"
