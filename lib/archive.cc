@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -296,6 +297,45 @@ void CheckLinkName(const std::string& who, const std::string& name) {
   }
 }
 
+// An ArchiveGroup's names are plain links (nested group names split at '/') and every array's
+// data fills its shape.
+void ValidateGroup(const std::string& who, const ArchiveGroup& g) {
+  const std::string where = who + ": group '" + g.name + "'";
+  for (size_t start = 0; start <= g.name.size();) {
+    const size_t slash = std::min(g.name.find('/', start), g.name.size());
+    CheckLinkName(where, g.name.substr(start, slash - start));
+    start = slash + 1;
+  }
+  std::set<std::string> seen;
+  auto unique = [&](const std::string& name) {
+    CheckLinkName(where, name);
+    if (!seen.insert(name).second) {
+      throw std::invalid_argument(where + ": dataset '" + name + "' is given twice");
+    }
+  };
+  for (const auto& [name, v] : g.vectors) unique(name);
+  for (const ArchiveArray& a : g.arrays) {
+    unique(a.name);
+    size_t count = a.type == ArchiveArray::Type::kComplex128 ? 2 : 1;
+    for (size_t d : a.shape) count *= d;
+    if (a.data.size() != count) {
+      throw std::invalid_argument(where + ": array '" + a.name + "' has " +
+                                  std::to_string(a.data.size()) + " values, its shape needs " +
+                                  std::to_string(count));
+    }
+    for (double v : a.data) {
+      const bool ok = a.type == ArchiveArray::Type::kBool ? (v == 0.0 || v == 1.0)
+                      : a.type == ArchiveArray::Type::kInt64
+                          ? std::isfinite(v) && v == std::trunc(v)
+                          : true;
+      if (!ok) {
+        throw std::invalid_argument(where + ": array '" + a.name + "' holds " + std::to_string(v) +
+                                    ", not a value of its type");
+      }
+    }
+  }
+}
+
 void CheckPerTime(const std::string& who,
                   const std::vector<Eigen::MatrixXd>& per_time,
                   size_t count,
@@ -349,7 +389,7 @@ void ValidateRecord(const std::string& path, const RunRecord& r) {
     std::set<std::string> group_roots;  // nested groups share their top-level name
     for (const ArchiveGroup& g : r.groups) {
       group_roots.insert(g.name.substr(0, g.name.find('/')));
-      for (const auto& [vname, v] : g.vectors) CheckLinkName(who + ": group " + g.name, vname);
+      ValidateGroup(who, g);
     }
     roots.insert(roots.end(), group_roots.begin(), group_roots.end());
     for (const std::string& name : roots) CheckLinkName(who + ": RunRecord", name);
@@ -424,6 +464,73 @@ void ValidateRecord(const std::string& path, const RunRecord& r) {
 }
 
 bool HasLink(const H5::Group& group, const std::string& name);
+
+// h5py's complex128: a compound of two float64 fields r and i.
+H5::CompType ComplexType() {
+  H5::CompType type(2 * sizeof(double));
+  type.insertMember("r", 0, H5::PredType::NATIVE_DOUBLE);
+  type.insertMember("i", sizeof(double), H5::PredType::NATIVE_DOUBLE);
+  return type;
+}
+
+// h5py's bool: an int8 enum with FALSE = 0 and TRUE = 1.
+H5::EnumType BoolType() {
+  H5::EnumType type(H5::PredType::NATIVE_INT8);
+  std::int8_t value = 0;
+  type.insert("FALSE", &value);
+  value = 1;
+  type.insert("TRUE", &value);
+  return type;
+}
+
+void PutArchiveArray(const H5::Group& group, const ArchiveArray& a) {
+  std::vector<hsize_t> dims(a.shape.begin(), a.shape.end());
+  const H5::DataSpace space = SimpleSpace(dims);
+  switch (a.type) {
+    case ArchiveArray::Type::kFloat64:
+      group.createDataSet(a.name, H5::PredType::IEEE_F64LE, space)
+          .write(a.data.data(), H5::PredType::NATIVE_DOUBLE);
+      return;
+    case ArchiveArray::Type::kInt64: {
+      const std::vector<std::int64_t> ints(a.data.begin(), a.data.end());
+      group.createDataSet(a.name, H5::PredType::STD_I64LE, space)
+          .write(ints.data(), H5::PredType::NATIVE_INT64);
+      return;
+    }
+    case ArchiveArray::Type::kBool: {
+      const std::vector<std::int8_t> bools(a.data.begin(), a.data.end());
+      const H5::EnumType type = BoolType();
+      group.createDataSet(a.name, type, space).write(bools.data(), type);
+      return;
+    }
+    case ArchiveArray::Type::kComplex128: {
+      const H5::CompType type = ComplexType();
+      group.createDataSet(a.name, type, space).write(a.data.data(), type);
+      return;
+    }
+  }
+}
+
+// One ArchiveGroup under `root`, creating its parents as needed.
+void WriteGroup(const H5::Group& root, const ArchiveGroup& g, Where* where) {
+  where->object = "/" + g.name;
+  H5::Group group = root;
+  for (size_t start = 0; start <= g.name.size();) {
+    const size_t slash = std::min(g.name.find('/', start), g.name.size());
+    const std::string part = g.name.substr(start, slash - start);
+    group = HasLink(group, part) ? group.openGroup(part) : MakeGroup(group, part);
+    start = slash + 1;
+  }
+  for (const auto& [name, value] : g.attributes) PutAttr(group, name, value);
+  for (const auto& [name, v] : g.vectors) {
+    where->object = "/" + g.name + "/" + name;
+    PutDataset(group, name, Dims({v.size()}), v.data(), 0);
+  }
+  for (const ArchiveArray& a : g.arrays) {
+    where->object = "/" + g.name + "/" + a.name;
+    PutArchiveArray(group, a);
+  }
+}
 
 void WriteContents(const H5::H5File& file, const RunRecord& r, Where* where) {
   const H5::Group root = file.openGroup("/");
@@ -535,21 +642,7 @@ void WriteContents(const H5::H5File& file, const RunRecord& r, Where* where) {
       PutPerTime(group, name, per_time, 0, per_time[0].rows(), r.gzip_level);
     }
   }
-  for (const ArchiveGroup& g : r.groups) {
-    where->object = "/" + g.name;
-    H5::Group group = root;
-    for (size_t start = 0; start <= g.name.size();) {
-      const size_t slash = std::min(g.name.find('/', start), g.name.size());
-      const std::string part = g.name.substr(start, slash - start);
-      group = HasLink(group, part) ? group.openGroup(part) : MakeGroup(group, part);
-      start = slash + 1;
-    }
-    for (const auto& [name, value] : g.attributes) PutAttr(group, name, value);
-    for (const auto& [name, v] : g.vectors) {
-      where->object = "/" + g.name + "/" + name;
-      PutDataset(group, name, Dims({v.size()}), v.data(), 0);
-    }
-  }
+  for (const ArchiveGroup& g : r.groups) WriteGroup(root, g, where);
   for (const auto& [name, value] : r.scalars) {
     where->object = "/" + name;
     PutDataset(root, name, {}, &value, 0);
@@ -1011,6 +1104,83 @@ void WriteRun(const std::string& path, const RunRecord& record) {
              false);  // make the rename durable
 }
 
+namespace {
+
+// Whether the (possibly nested) link `name` exists under `root`; H5Lexists needs every parent.
+bool HasPath(const H5::Group& root, const std::string& name) {
+  for (size_t start = 0; start <= name.size();) {
+    const size_t slash = std::min(name.find('/', start), name.size());
+    if (H5Lexists(root.getId(), name.substr(0, slash).c_str(), H5P_DEFAULT) <= 0) return false;
+    start = slash + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
+void AddGroupsToRun(const std::string& path,
+                    const std::vector<ArchiveGroup>& groups,
+                    bool replace) {
+  const std::string who = "AddGroupsToRun('" + path + "')";
+  {
+    std::vector<std::string> roots;
+    for (const ArchiveGroup& g : groups) {
+      ValidateGroup(who, g);
+      roots.push_back(g.name.substr(0, g.name.find('/')));
+    }
+    CheckNames(who, roots, {"meta", "config", "model", "batch", "trajectories"});
+  }
+  std::lock_guard<std::mutex> lock(ArchiveMutex());
+  H5::Exception::dontPrint();
+  Where where{path};
+  try {
+    OpenRun(path, &where).close();  // a readable run file, or a clear error
+  } catch (const H5::Exception& e) {
+    FailHdf5(where, e);
+  }
+  const std::string temp = path + ".tmp-" + std::to_string(::getpid());
+  try {
+    std::error_code ec;
+    std::filesystem::copy_file(path, temp, std::filesystem::copy_options::overwrite_existing, ec);
+    if (ec) {
+      throw std::runtime_error("cannot write '" + path + "': cannot copy it to '" + temp +
+                               "': " + ec.message());
+    }
+    {
+      H5::FileAccPropList fapl;
+      fapl.setLibverBounds(H5F_LIBVER_V18, H5F_LIBVER_V18);
+      fapl.setFcloseDegree(H5F_CLOSE_SEMI);
+      H5::H5File file(temp, H5F_ACC_RDWR, H5::FileCreatPropList::DEFAULT, fapl);
+      {  // every object is closed before the file (H5F_CLOSE_SEMI)
+        const H5::Group root = file.openGroup("/");
+        for (const ArchiveGroup& g : groups) {
+          where.object = "/" + g.name;
+          if (HasPath(root, g.name)) {
+            if (!replace) where.Fail("exists already (pass replace to overwrite it)");
+            root.unlink(g.name);
+          }
+          WriteGroup(root, g, &where);
+        }
+      }
+      file.close();
+    }
+    SyncToDisk(temp, true);
+    if (std::rename(temp.c_str(), path.c_str()) != 0) {
+      throw std::runtime_error("cannot write '" + path + "': cannot rename '" + temp +
+                               "' to it: " + std::strerror(errno));
+    }
+  } catch (const H5::Exception& e) {
+    const std::string detail = Hdf5Detail(e);
+    std::remove(temp.c_str());
+    where.Fail("HDF5 error: " + detail);
+  } catch (...) {
+    std::remove(temp.c_str());
+    throw;
+  }
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  SyncToDisk(parent.empty() ? "." : parent.string(), false);
+}
+
 void CheckRunFile(const std::string& path) {
   std::lock_guard<std::mutex> lock(ArchiveMutex());
   H5::Exception::dontPrint();
@@ -1269,11 +1439,36 @@ std::optional<ArchiveGroup> ReadGroup(const std::string& path, const std::string
       where.object = "/" + name + "/" + child;
       const H5::DataSet ds = group.openDataSet(child);
       const std::vector<hsize_t> dims = ExtentOf(ds.getSpace());
-      if (dims.size() != 1) continue;
-      const std::vector<double> data = ReadDoubles(ds, {dims[0]}, "a 1-D vector", where);
-      out.vectors.emplace_back(
-          child,
-          Eigen::Map<const Eigen::VectorXd>(data.data(), static_cast<Eigen::Index>(data.size())));
+      const H5T_class_t cls = ds.getTypeClass();
+      if (cls == H5T_FLOAT && dims.size() == 1) {
+        const std::vector<double> data = ReadDoubles(ds, {dims[0]}, "a 1-D vector", where);
+        out.vectors.emplace_back(
+            child,
+            Eigen::Map<const Eigen::VectorXd>(data.data(), static_cast<Eigen::Index>(data.size())));
+        continue;
+      }
+      ArchiveArray a;
+      a.name = child;
+      a.shape.assign(dims.begin(), dims.end());
+      hsize_t total = 1;
+      for (hsize_t d : dims) total *= d;
+      if (cls == H5T_FLOAT || cls == H5T_INTEGER) {
+        a.type = cls == H5T_FLOAT ? ArchiveArray::Type::kFloat64 : ArchiveArray::Type::kInt64;
+        a.data = ReadDoubles(ds, dims, "its own extent", where);
+      } else if (cls == H5T_ENUM && ds.getEnumType().getSize() == 1 &&
+                 ds.getEnumType().getNmembers() == 2) {
+        a.type = ArchiveArray::Type::kBool;
+        std::vector<std::int8_t> bools(static_cast<size_t>(total));
+        if (total > 0) ds.read(bools.data(), BoolType());
+        a.data.assign(bools.begin(), bools.end());
+      } else if (cls == H5T_COMPOUND && ds.getCompType().getNmembers() == 2) {
+        a.type = ArchiveArray::Type::kComplex128;
+        a.data.resize(static_cast<size_t>(2 * total));
+        if (total > 0) ds.read(a.data.data(), ComplexType());
+      } else {
+        continue;  // strings and other types: not ours
+      }
+      out.arrays.push_back(std::move(a));
     }
     return out;
   } catch (const H5::Exception& e) {

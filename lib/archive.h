@@ -54,13 +54,29 @@ inline constexpr int kRunFormatVersion = 1;
 
 // What WriteRun writes. Pointers are borrowed for the call only; null means
 // "not in this run" where the field is optional.
-// A group of named 1-D float64 datasets and typed attributes, for what later layers archive
-// (training curves, checkpoints, fixed points, timescales). `name` may be nested ("training" or
-// "checkpoint/optimizer"); parents are created as needed.
+// An N-d dataset of an ArchiveGroup: `shape` is h5py's shape (empty: a scalar) and `data` holds
+// the elements in row-major (C) order, so h5py's a[i, j] is data[i * shape[1] + j]. kComplex128
+// data interleaves (re, im) and holds twice the elements; it is stored as HDF5's compound {r, i},
+// which h5py reads as complex128. kBool is stored as h5py's bool enum (int8 FALSE = 0, TRUE = 1)
+// from data entries that are 0 or 1; kInt64 from integral data.
+struct ArchiveArray {
+  enum class Type { kFloat64, kInt64, kBool, kComplex128 };
+  std::string name;
+  std::vector<std::size_t> shape;
+  std::vector<double> data;
+  Type type = Type::kFloat64;
+};
+
+// A group of named datasets and typed attributes, for what later layers archive (training
+// curves, checkpoints, fixed points, timescales). `name` may be nested ("training" or
+// "checkpoint/optimizer"); parents are created as needed. `vectors` are 1-D float64 datasets;
+// `arrays` any shape and type. ReadGroup returns 1-D float64 datasets in `vectors` and every
+// other dataset in `arrays`.
 struct ArchiveGroup {
   std::string name;
   Attributes attributes;
   std::vector<std::pair<std::string, Eigen::VectorXd>> vectors;
+  std::vector<ArchiveArray> arrays;
 };
 
 struct RunRecord {
@@ -110,6 +126,16 @@ struct RunRecord {
 // inconsistent shapes, a name clash) and std::runtime_error naming the file and
 // object for any I/O or HDF5 failure (e.g. the directory does not exist).
 void WriteRun(const std::string& path, const RunRecord& record);
+
+// Adds `groups` to the existing run file at `path` (e.g. /fixed_points after an analysis) and
+// leaves every other object as it was. Atomic like WriteRun: the file is copied to a temporary
+// file, which is changed and renamed over `path` only when complete. A group whose name already
+// exists is replaced when `replace` is true and is an error otherwise. Top-level names must not
+// be the standard groups (meta, config, model, batch, trajectories). Throws
+// std::invalid_argument for an invalid group (before anything is touched) and
+// std::runtime_error naming the file and object when `path` is not a readable run file or a
+// write fails; `path` is then unchanged.
+void AddGroupsToRun(const std::string& path, const std::vector<ArchiveGroup>& groups, bool replace);
 
 // Rebuilds the run's model: MakeModel on the /model attribute `config` with the
 // /meta seed, then the parameters from /model/params and the initial state from

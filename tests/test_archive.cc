@@ -2,15 +2,18 @@
 // batch and the trajectory; the on-disk layout as h5py sees it; and the errors
 // for missing, foreign, damaged and tampered files, and for failed writes.
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <H5Cpp.h>
 #include <catch2/catch.hpp>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lib/archive.h"
@@ -515,6 +518,103 @@ TEST_CASE("a second write replaces the file atomically", "[io]") {
   WriteRun(path, run.Record());
   CHECK(BitEqual(ReadModel(path)->theta(), run.model->theta()));
   CHECK(dir.Entries() == std::vector<std::string>{"run.h5"});
+}
+
+TEST_CASE("groups are added to an existing run file, atomically, with typed N-d arrays", "[io]") {
+  TempDir dir;
+  Run run(ModelToml("ctrnn") + "N = 3\n");
+  run.Randomize();
+  const std::string path = dir.File("run.h5");
+  const Trajectory tr = RandomTrajectory(*run.model, 2, 4);
+  RunRecord record = run.Record();
+  record.trajectory = &tr;
+  WriteRun(path, record);
+
+  ArchiveGroup fp;
+  fp.name = "fixed_points";
+  fp.attributes = {{"convention", std::string("-1/Re(lambda)")}, {"n", std::int64_t{2}}};
+  fp.vectors = {{"qstar", Eigen::Vector2d(1e-21, 3e-22)}};
+  using Type = ArchiveArray::Type;
+  fp.arrays = {{"xstar", {2, 3}, {1, 2, 3, 4, 5, 6}, Type::kFloat64},
+               {"n_iters", {2}, {7, 9}, Type::kInt64},
+               {"is_stable", {2}, {1, 0}, Type::kBool},
+               {"eigval_J_xstar", {2, 1}, {-1, 0.5, -2, -0.5}, Type::kComplex128},
+               {"dim", {}, {3}, Type::kInt64}};
+  AddGroupsToRun(path, {fp}, false);
+
+  const std::optional<ArchiveGroup> back = ReadGroup(path, "fixed_points");
+  REQUIRE(back);
+  CHECK(back->attributes == fp.attributes);
+  REQUIRE(back->vectors.size() == 1);
+  CHECK(BitEqual(back->vectors[0].second, fp.vectors[0].second));
+  REQUIRE(back->arrays.size() == fp.arrays.size());
+  for (size_t i = 0; i < fp.arrays.size(); ++i) {
+    INFO(fp.arrays[i].name);
+    CHECK(back->arrays[i].name == fp.arrays[i].name);
+    CHECK(back->arrays[i].shape == fp.arrays[i].shape);
+    CHECK(back->arrays[i].data == fp.arrays[i].data);
+    CHECK(back->arrays[i].type == fp.arrays[i].type);
+  }
+  // Everything that was there is still there, bit for bit.
+  CHECK(BitEqual(ReadModel(path)->theta(), run.model->theta()));
+  CHECK(BitEqual(ReadTrajectory(path, *run.model).states[3], tr.states[3]));
+  CHECK_THAT(DescribeRun(path), Contains("fixed_points"));
+  CHECK(dir.Entries() == std::vector<std::string>{"run.h5"});
+
+  SECTION("h5py reads complex128, bool and int64 without surprises") {
+    const std::string code =
+        "import h5py, numpy as np, sys\n"
+        "g = h5py.File(sys.argv[1], 'r')['fixed_points']\n"
+        "assert g['eigval_J_xstar'].dtype == np.complex128, g['eigval_J_xstar'].dtype\n"
+        "assert g['eigval_J_xstar'][1, 0] == -2 - 0.5j\n"
+        "assert g['is_stable'].dtype == np.bool_ and list(g['is_stable'][()]) == [True, False]\n"
+        "assert g['n_iters'].dtype == np.int64 and g['xstar'].shape == (2, 3)\n"
+        "assert g['xstar'][1, 0] == 4.0 and g['dim'][()] == 3\n";
+    const std::string script = dir.File("check.py");
+    std::ofstream(script) << code;
+    const int raw = std::system(("/usr/bin/python3 " + script + " " + path).c_str());
+    CHECK(WIFEXITED(raw));
+    CHECK(WEXITSTATUS(raw) == 0);
+  }
+  SECTION("an existing group is replaced only when asked") {
+    const std::string before = ReadBytes(path);
+    CHECK_THROWS_WITH(AddGroupsToRun(path, {fp}, false),
+                      Contains("/fixed_points") && Contains("exists already"));
+    CHECK(ReadBytes(path) == before);
+    fp.arrays.resize(1);
+    fp.arrays[0].data[0] = -1;
+    AddGroupsToRun(path, {fp}, true);
+    const std::optional<ArchiveGroup> replaced = ReadGroup(path, "fixed_points");
+    REQUIRE(replaced);
+    REQUIRE(replaced->arrays.size() == 1);
+    CHECK(replaced->arrays[0].data[0] == -1);
+  }
+  SECTION("nested names, and bad groups rejected before the file is touched") {
+    ArchiveGroup nested;
+    nested.name = "analysis/pca";
+    nested.vectors = {{"explained", Eigen::Vector3d(0.7, 0.2, 0.1)}};
+    AddGroupsToRun(path, {nested}, false);
+    CHECK(ReadGroup(path, "analysis/pca"));
+    const std::string before = ReadBytes(path);
+    ArchiveGroup bad;
+    bad.name = "model";
+    CHECK_THROWS_AS(AddGroupsToRun(path, {bad}, true), std::invalid_argument);
+    bad.name = "x";
+    bad.arrays = {{"a", {2, 2}, {1, 2, 3}, Type::kFloat64}};
+    CHECK_THROWS_WITH(AddGroupsToRun(path, {bad}, true), Contains("'a' has 3 values"));
+    bad.arrays = {{"flag", {1}, {0.5}, Type::kBool}};
+    CHECK_THROWS_AS(AddGroupsToRun(path, {bad}, true), std::invalid_argument);
+    CHECK(ReadBytes(path) == before);
+  }
+  SECTION("a foreign or missing file is an error that names it and leaves it as it was") {
+    const std::string foreign = dir.File("foreign.txt");
+    std::ofstream(foreign) << "not hdf5";
+    CHECK_THROWS_WITH(AddGroupsToRun(foreign, {fp}, true),
+                      Contains("foreign.txt") && Contains("not an HDF5 file"));
+    CHECK(ReadBytes(foreign) == "not hdf5");
+    CHECK_THROWS_WITH(AddGroupsToRun(dir.File("missing.h5"), {fp}, true),
+                      Contains("missing.h5") && Contains("no such file"));
+  }
 }
 
 }  // namespace
