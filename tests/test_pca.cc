@@ -13,6 +13,8 @@
 namespace ctrnn {
 namespace {
 
+using testing::RelErr;
+
 TEST_CASE("PCA recovers a rank-2 subspace and its variance ratios", "[pca]") {
   // x = μ + Q (4√2 cos θ, √2 sin θ) over whole periods: the sample variances along Q's columns are
   // exactly 16·m/(m − 1) and m/(m − 1), so the ratios are 16/17 and 1/17.
