@@ -456,21 +456,42 @@ TimescalesSummary NetworkTimescales(const Model& model,
         result->p(trial) = p[static_cast<std::size_t>(j)];
         for (Eigen::Index i = 0; i < s_size; ++i) h(i, j) = 0.1 * rng.Uniform();
       }
+      // States are gathered kChunk steps at a time and then written unit by unit, so that the
+      // stores into the [unit][time] series are contiguous runs instead of one scattered value
+      // per unit and step.
+      constexpr Eigen::Index kChunk = 64;
+      std::vector<Eigen::MatrixXf> chunk(static_cast<std::size_t>(b),
+                                         Eigen::MatrixXf(kChunk, s_size));
+      Eigen::Index filled = 0;
+      std::size_t chunk_start = 0;
+      auto flush = [&] {
+        for (Eigen::Index j = 0; j < b; ++j) {
+          const std::size_t slot = static_cast<std::size_t>(lo + j);
+          float* series = buffer.data() +
+                          slot * static_cast<std::size_t>(s_size) * static_cast<std::size_t>(n) +
+                          chunk_start;
+          const Eigen::MatrixXf& c = chunk[static_cast<std::size_t>(j)];
+          for (Eigen::Index i = 0; i < s_size; ++i) {
+            std::copy(c.col(i).data(),
+                      c.col(i).data() + filled,
+                      series + static_cast<std::size_t>(i) * static_cast<std::size_t>(n));
+          }
+        }
+        filled = 0;
+      };
       auto record = [&](std::int64_t step) {
         if (step < options.burn) return;
         const std::size_t tt = static_cast<std::size_t>(step - options.burn);
+        if (filled == 0) chunk_start = tt;
         for (Eigen::Index j = 0; j < b; ++j) {
-          const std::size_t slot = static_cast<std::size_t>(lo + j);
-          float* dst = buffer.data() +
-                       slot * static_cast<std::size_t>(s_size) * static_cast<std::size_t>(n) + tt;
+          chunk[static_cast<std::size_t>(j)].row(filled) = h.col(j).transpose().cast<float>();
+          // A plain loop: Eigen's vectorised sum depends on the column's alignment, i.e. on how
+          // the trials are batched.
           double pop = 0.0;
-          for (Eigen::Index i = 0; i < s_size; ++i) {
-            dst[static_cast<std::size_t>(i) * static_cast<std::size_t>(n)] =
-                static_cast<float>(h(i, j));
-            pop += h(i, j);
-          }
-          population[slot * static_cast<std::size_t>(n) + tt] = pop;
+          for (Eigen::Index i = 0; i < s_size; ++i) pop += h(i, j);
+          population[static_cast<std::size_t>(lo + j) * static_cast<std::size_t>(n) + tt] = pop;
         }
+        if (++filled == kChunk) flush();
       };
       record(0);
       for (std::int64_t step = 1; step <= options.steps; ++step) {
@@ -493,6 +514,7 @@ TimescalesSummary NetworkTimescales(const Model& model,
         }
         record(step);
       }
+      if (filled > 0) flush();
     });
     summary.simulate_seconds += Seconds(t0);
     for (const auto& f : failures) {

@@ -131,8 +131,9 @@ struct TimescalesOptions {
   // Continuous models: forward-Euler step per input digit (the model's EulerStep; 1 reproduces the
   // papers' discrete update); > 0. Discrete models take one Step per digit.
   double dt = 1.0;
-  // Draws every trial's p, digits and initial state (trial r uses its own stream, so results do
-  // not depend on num_threads).
+  // Draws every trial's p, digits and initial state. Trial r has its own stream, so the inputs do
+  // not depend on num_threads or max_buffer_bytes; one seed and thread count always give the same
+  // numbers (DESIGN.md §3.7).
   std::uint64_t seed = 0;
   // Worker threads for the simulation (over trials), the FFTs and the fits (over units); 0: the
   // hardware's count.

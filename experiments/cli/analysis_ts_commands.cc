@@ -133,7 +133,7 @@ int Timescales(const TimescalesArgs& args) {
               Matrix("fit_single", r.single),
               Matrix("fit_double", r.dual),
               Int64Vector("choice", r.choice)};
-  AddGroupsToRun(args.run_path, {g}, args.replace);
+  AddGroupsToRun(args.run_path, {g}, /*replace=*/true);
   std::cout << "tau_net > 1 in " << summary.num_tau_above_1 << " of " << summary.num_units
             << " units: mean " << mean << ", std " << std_dev << "\nwrote /timescales to "
             << args.run_path << "\n";
@@ -194,7 +194,7 @@ int PcaCommand(const PcaArgs& args) {
                {"explained_variance", r.explained_variance},
                {"explained_variance_ratio", r.explained_variance_ratio}};
   g.arrays = {Matrix("components", r.components)};
-  AddGroupsToRun(args.run_path, {g}, args.replace);
+  AddGroupsToRun(args.run_path, {g}, /*replace=*/true);
   std::cout << summary.BriefReport() << "\nwrote /pca to " << args.run_path << "\n";
   return 0;
 }

@@ -90,11 +90,10 @@ struct TimescalesArgs {
   double dt = 1.0;
   std::uint64_t seed = 0;
   int threads = 0;
-  bool replace = false;
   std::string command_line;
 };
 // τ_net of every unit of the run's model (timescales spec §5.2) written to /timescales of the run
-// file (analysis_ts_commands.cc).
+// file (analysis_ts_commands.cc), replacing an existing /timescales.
 int Timescales(const TimescalesArgs& args);
 
 struct PcaArgs {
@@ -102,10 +101,9 @@ struct PcaArgs {
   std::string block;  // empty: the whole state
   Eigen::Index components = 0;
   double threshold = 0.9;
-  bool replace = false;
   std::string command_line;
 };
-// PCA of the run's /trajectories, written to /pca of the run file.
+// PCA of the run's /trajectories, written to /pca of the run file (replacing an existing one).
 int PcaCommand(const PcaArgs& args);
 
 }  // namespace ctrnn::cli

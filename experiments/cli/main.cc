@@ -110,7 +110,6 @@ int main(int argc, char** argv) {
   ts_cmd->add_option("--dt", ts.dt, "Euler step of continuous models (default 1)");
   ts_cmd->add_option("--seed", ts.seed, "Seed of inputs and initial states (default 0)");
   ts_cmd->add_option("--threads", ts.threads, "Worker threads (default: all cores)");
-  ts_cmd->add_flag("--replace", ts.replace, "Replace an existing /timescales");
 
   ctrnn::cli::PcaArgs pca;
   pca.command_line = command_line;
@@ -121,7 +120,6 @@ int main(int argc, char** argv) {
   pca_cmd->add_option("--block", pca.block, "State block to analyse (default: the whole state)");
   pca_cmd->add_option("--components", pca.components, "Components kept (default: all)");
   pca_cmd->add_option("--threshold", pca.threshold, "Explained-variance threshold (default 0.9)");
-  pca_cmd->add_flag("--replace", pca.replace, "Replace an existing /pca");
 
   // --print-default-config needs no output file.
   for (int i = 1; i < argc; ++i) {
