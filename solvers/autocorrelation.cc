@@ -17,6 +17,7 @@
 #include <fftw3.h>
 
 #include "lib/random.h"
+#include "solvers/parallel.h"
 
 namespace ctrnn {
 namespace {
@@ -40,34 +41,6 @@ FftwBuffer<T> FftwAlloc(Eigen::Index count) {
   void* p = fftw_malloc(sizeof(T) * static_cast<std::size_t>(count));
   if (p == nullptr) throw std::bad_alloc();
   return FftwBuffer<T>(static_cast<T*>(p));
-}
-
-// Runs body(i) for i in [0, count) on `threads` threads, i assigned to contiguous ranges: every i
-// is computed by exactly one thread, so the results do not depend on timing. The first exception
-// is rethrown.
-void ParallelFor(Eigen::Index count, int threads, const std::function<void(Eigen::Index)>& body) {
-  const int t_count =
-      static_cast<int>(std::max<Eigen::Index>(1, std::min<Eigen::Index>(threads, count)));
-  if (t_count == 1) {
-    for (Eigen::Index i = 0; i < count; ++i) body(i);
-    return;
-  }
-  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(t_count));
-  std::vector<std::thread> pool;
-  for (int t = 0; t < t_count; ++t) {
-    pool.emplace_back([&, t] {
-      const Eigen::Index lo = count * t / t_count, hi = count * (t + 1) / t_count;
-      try {
-        for (Eigen::Index i = lo; i < hi; ++i) body(i);
-      } catch (...) {
-        errors[static_cast<std::size_t>(t)] = std::current_exception();
-      }
-    });
-  }
-  for (auto& th : pool) th.join();
-  for (auto& e : errors) {
-    if (e) std::rethrow_exception(e);
-  }
 }
 
 int ResolveThreads(int requested) {
@@ -440,11 +413,12 @@ TimescalesSummary NetworkTimescales(const Model& model,
     ++summary.trial_groups;
     auto t0 = std::chrono::steady_clock::now();
     // Threads over blocks of trials; each block is one batch (columns) of the model's step.
-    const int sim_threads = static_cast<int>(std::min<Eigen::Index>(threads, count));
-    std::vector<std::string> failures(static_cast<std::size_t>(sim_threads));
-    ParallelFor(sim_threads, sim_threads, [&](Eigen::Index t) {
-      const Eigen::Index lo = count * t / sim_threads, hi = count * (t + 1) / sim_threads;
-      const Eigen::Index b = hi - lo;
+    const std::vector<TrialBlock> blocks = SplitTrials(count, threads);
+    const auto num_blocks = static_cast<Eigen::Index>(blocks.size());
+    std::vector<std::string> failures(blocks.size());
+    ParallelFor(num_blocks, num_blocks, [&](Eigen::Index t) {
+      const Eigen::Index lo = blocks[static_cast<std::size_t>(t)].first;
+      const Eigen::Index b = blocks[static_cast<std::size_t>(t)].count;
       std::vector<Rng> rngs;
       std::vector<double> p(static_cast<std::size_t>(b));
       Eigen::MatrixXd h(s_size, b), h_next(s_size, b), u(1, b);

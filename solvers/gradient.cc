@@ -6,6 +6,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "solvers/parallel.h"
 #include "solvers/runge_kutta.h"
 
 namespace ctrnn {
@@ -83,6 +84,14 @@ void GradientOptions::Validate() const {
   if (checkpoint_every_bins < 0) {
     throw std::invalid_argument("GradientOptions.checkpoint_every_bins = " +
                                 std::to_string(checkpoint_every_bins) + ": must be >= 0");
+  }
+  if (threads < 0) {
+    throw std::invalid_argument("GradientOptions.threads = " + std::to_string(threads) +
+                                ": must be >= 0");
+  }
+  if (trial_blocks < 0) {
+    throw std::invalid_argument("GradientOptions.trial_blocks = " + std::to_string(trial_blocks) +
+                                ": must be >= 0");
   }
 }
 
@@ -224,49 +233,45 @@ GradientSummary LossAndGradient(const Model& model,
   const IntegrateOptions& io = options.integrate;
   GradientSummary summary;
 
-  // ---- The steps and the map of one step.
-  std::unique_ptr<StepMap> map;
-  if (!model.is_continuous()) {
-    map = std::make_unique<DiscreteMap>(static_cast<const DiscreteModel&>(model));
-    summary.plan = FixedPlan(batch, io, true);
-  } else {
+  // ---- The steps, and the map of one step on a block of `count` trials.
+  auto make_map = [&](Eigen::Index count) -> std::unique_ptr<StepMap> {
+    if (!model.is_continuous()) {
+      return std::make_unique<DiscreteMap>(static_cast<const DiscreteModel&>(model));
+    }
     const auto& cm = static_cast<const ContinuousModel&>(model);
     switch (io.stepper) {
       case Stepper::kEuler:
-        map = std::make_unique<EulerMap>(cm);
-        break;
+        return std::make_unique<EulerMap>(cm);
       case Stepper::kRk4:
-        map = std::make_unique<RungeKuttaMap>(cm, ClassicRk4Tableau(), trials);
-        break;
+        return std::make_unique<RungeKuttaMap>(cm, ClassicRk4Tableau(), count);
       case Stepper::kDopri5:
-        map = std::make_unique<RungeKuttaMap>(cm, DormandPrince5Tableau(), trials);
         break;
     }
-    if (!options.replay.empty()) {
-      options.replay.Validate(batch.bin_edges);
-      summary.plan = options.replay;
-    } else if (io.stepper == Stepper::kDopri5) {
-      // The adaptive solve picks the steps; the replay below differentiates exactly those.
-      IntegrateOptions pick = io;
-      pick.record_steps = true;
-      pick.record_outputs = false;
-      pick.record_extras = false;
-      pick.dense_per_bin = 0;
-      Trajectory unused;
-      const IntegrateSummary solve = Integrate(model, batch, pick, &unused);
-      summary.rejected_steps = solve.rejected_steps;
-      if (!solve.ok()) {
-        Fail(solve.termination,
-             "Dopri5 step selection: " + solve.message,
-             p_size,
-             &summary,
-             gradient);
-        return summary;
-      }
-      summary.plan = StepPlanFromSummary(solve, batch.bin_edges);
-    } else {
-      summary.plan = FixedPlan(batch, io, false);
+    return std::make_unique<RungeKuttaMap>(cm, DormandPrince5Tableau(), count);
+  };
+  if (!model.is_continuous()) {
+    summary.plan = FixedPlan(batch, io, true);
+  } else if (!options.replay.empty()) {
+    options.replay.Validate(batch.bin_edges);
+    summary.plan = options.replay;
+  } else if (io.stepper == Stepper::kDopri5) {
+    // The adaptive solve picks the steps; the replay below differentiates exactly those.
+    IntegrateOptions pick = io;
+    pick.record_steps = true;
+    pick.record_outputs = false;
+    pick.record_extras = false;
+    pick.dense_per_bin = 0;
+    Trajectory unused;
+    const IntegrateSummary solve = Integrate(model, batch, pick, &unused);
+    summary.rejected_steps = solve.rejected_steps;
+    if (!solve.ok()) {
+      Fail(
+          solve.termination, "Dopri5 step selection: " + solve.message, p_size, &summary, gradient);
+      return summary;
     }
+    summary.plan = StepPlanFromSummary(solve, batch.bin_edges);
+  } else {
+    summary.plan = FixedPlan(batch, io, false);
   }
   const StepPlan& plan = summary.plan;
   const auto total_steps = static_cast<std::int64_t>(plan.step_sizes.size());
@@ -296,54 +301,104 @@ GradientSummary LossAndGradient(const Model& model,
   for (Eigen::Index seg = 0; seg < segments; ++seg) {
     capacity = std::max(capacity, first_step[segment_end(seg)] - first_step[segment_begin(seg)]);
   }
-  const Eigen::Index stride = PaddedStride(s_size * trials);
-  Eigen::VectorXd buffer(stride * (capacity + 1));
-  // The start of every segment but the last, whose states stay in the buffer.
-  Eigen::VectorXd checkpoints(stride * (segments - 1));
-  auto block = [&](std::int64_t j) {
-    return Eigen::Map<Eigen::MatrixXd>(buffer.data() + j * stride, s_size, trials);
-  };
-  auto checkpoint = [&](Eigen::Index seg) {
-    return Eigen::Map<Eigen::MatrixXd>(checkpoints.data() + seg * stride, s_size, trials);
-  };
   summary.stored_states = capacity + 1 + (segments - 1);
 
-  // Steps of segment `seg` from block 0 (its first state) on; block j holds the state after
-  // step j of the segment. Calls at_edge(k, j) after bin k, whose end state is block j.
-  auto run_segment = [&](Eigen::Index seg, const auto& at_edge) {
+  // Edges where the loss reads nothing (every mask entry 0) need no readout, forward or backward
+  // (e.g. the parity tasks observe only the last edge of hundreds).
+  std::vector<char> observed(t_bins + 1, 1);
+  observed[0] = 0;
+  if (!batch.mask.empty()) {
+    for (size_t k = 0; k < t_bins; ++k) observed[k + 1] = batch.mask[k].isZero(0.0) ? 0 : 1;
+  }
+
+  // ---- One block of trials: its states, its forward and backward passes.
+  const std::vector<TrialBlock> blocks = SplitTrials(
+      trials,
+      options.trial_blocks > 0 ? options.trial_blocks : std::max<std::int64_t>(options.threads, 1));
+  const auto n_blocks = static_cast<std::int64_t>(blocks.size());
+  struct Work {
+    TrialBlock cols;
+    std::unique_ptr<StepMap> map;
+    Eigen::Index stride = 0;
+    Eigen::VectorXd buffer;       // capacity + 1 states
+    Eigen::VectorXd checkpoints;  // the start of every segment but the last
+    Eigen::VectorXd gradient;
+    std::int64_t failed_edge = -1;  // first edge with a non-finite state
+    std::int64_t forward_steps = 0;
+    std::int64_t recomputed_steps = 0;
+
+    Eigen::Map<Eigen::MatrixXd> State(std::int64_t j, Eigen::Index rows) {
+      return Eigen::Map<Eigen::MatrixXd>(buffer.data() + j * stride, rows, cols.count);
+    }
+    Eigen::Map<Eigen::MatrixXd> Checkpoint(Eigen::Index seg, Eigen::Index rows) {
+      return Eigen::Map<Eigen::MatrixXd>(checkpoints.data() + seg * stride, rows, cols.count);
+    }
+  };
+  std::vector<Work> work(blocks.size());
+
+  // Steps of segment `seg` from state 0 (its first state) on; state j holds the state after step
+  // j of the segment. Calls at_edge(k, j) after bin k, whose end state is j.
+  auto run_segment = [&](Work& w, Eigen::Index seg, const auto& at_edge) {
     std::int64_t j = 0;
     size_t step = static_cast<size_t>(first_step[segment_begin(seg)]);
     for (size_t k = segment_begin(seg); k < segment_end(seg); ++k) {
-      const Eigen::MatrixXd& u = batch.inputs[k];
+      const auto u = batch.inputs[k].middleCols(w.cols.first, w.cols.count);
       for (std::int64_t i = 0; i < plan.bin_steps[k]; ++i, ++j, ++step) {
-        map->Step(block(j), u, plan.step_sizes[step], block(j + 1));
+        w.map->Step(w.State(j, s_size), u, plan.step_sizes[step], w.State(j + 1, s_size));
       }
       if (!at_edge(k, j)) return false;
     }
     return true;
   };
 
-  // ---- Forward: outputs at the edges, checkpoints at segment starts.
-  std::vector<Eigen::MatrixXd> outputs(t_bins + 1, Eigen::MatrixXd(o_size, trials));
-  for (Eigen::Index b = 0; b < trials; ++b) block(0).col(b) = model.initial_state();
-  model.Readout(block(0), outputs[0]);
-  for (Eigen::Index seg = 0; seg < segments; ++seg) {
-    if (seg > 0)
-      block(0) = block(first_step[segment_begin(seg)] - first_step[segment_begin(seg - 1)]);
-    if (seg + 1 < segments) checkpoint(seg) = block(0);
-    const bool finite = run_segment(seg, [&](size_t k, std::int64_t j) {
-      if (!Finite(block(j))) {
-        std::ostringstream msg;
-        msg << "state became NaN or Inf at t = " << batch.bin_edges[k + 1] << " (edge " << k + 1
-            << ")";
-        Fail(Termination::kNonFinite, msg.str(), p_size, &summary, gradient);
-        return false;
+  // ---- Forward: outputs at the observed edges, checkpoints at segment starts.
+  std::vector<Eigen::MatrixXd> outputs(t_bins + 1, Eigen::MatrixXd::Zero(o_size, trials));
+  ParallelFor(n_blocks, options.threads, [&](std::int64_t bi) {
+    Work& w = work[static_cast<size_t>(bi)];
+    w.cols = blocks[static_cast<size_t>(bi)];
+    w.map = make_map(w.cols.count);
+    w.stride = PaddedStride(s_size * w.cols.count);
+    w.buffer.resize(w.stride * (capacity + 1));
+    w.checkpoints.resize(w.stride * (segments - 1));
+    auto x0 = w.State(0, s_size);
+    for (Eigen::Index b = 0; b < w.cols.count; ++b) x0.col(b) = model.initial_state();
+    model.Readout(x0, outputs[0].middleCols(w.cols.first, w.cols.count));
+    for (Eigen::Index seg = 0; seg < segments; ++seg) {
+      if (seg > 0) {
+        w.State(0, s_size) =
+            w.State(first_step[segment_begin(seg)] - first_step[segment_begin(seg - 1)], s_size);
       }
-      model.Readout(block(j), outputs[k + 1]);
-      return true;
-    });
-    summary.forward_steps = first_step[segment_end(seg)];
-    if (!finite) return summary;
+      if (seg + 1 < segments) w.Checkpoint(seg, s_size) = w.State(0, s_size);
+      const bool finite = run_segment(w, seg, [&](size_t k, std::int64_t j) {
+        if (!Finite(w.State(j, s_size))) {
+          w.failed_edge = static_cast<std::int64_t>(k) + 1;
+          return false;
+        }
+        if (observed[k + 1]) {
+          model.Readout(w.State(j, s_size), outputs[k + 1].middleCols(w.cols.first, w.cols.count));
+        }
+        return true;
+      });
+      w.forward_steps = first_step[segment_end(seg)];
+      if (!finite) return;
+    }
+  });
+  // The earliest failure (blocks in order for ties): the same report for any thread timing.
+  const Work* failed = nullptr;
+  for (const Work& w : work) {
+    summary.forward_steps = std::max(summary.forward_steps, w.forward_steps);
+    if (w.failed_edge >= 0 && (failed == nullptr || w.failed_edge < failed->failed_edge)) {
+      failed = &w;
+    }
+  }
+  if (failed != nullptr) {
+    std::ostringstream msg;
+    msg << "state became NaN or Inf at t = "
+        << batch.bin_edges[static_cast<size_t>(failed->failed_edge)] << " (edge "
+        << failed->failed_edge << ")";
+    summary.forward_steps = failed->forward_steps;
+    Fail(Termination::kNonFinite, msg.str(), p_size, &summary, gradient);
+    return summary;
   }
   LossValue value;
   EvaluateLoss(batch, outputs, loss, &value);
@@ -355,33 +410,44 @@ GradientSummary LossAndGradient(const Model& model,
   if (gradient == nullptr) return summary;
 
   // ---- Backward: segments last to first, steps last to first, loss jumps at the edges.
-  gradient->setZero(p_size);
-  Eigen::MatrixXd lambda = Eigen::MatrixXd::Zero(s_size, trials);
-  Eigen::MatrixXd lambda_prev(s_size, trials);
-  for (Eigen::Index seg = segments - 1; seg >= 0; --seg) {
-    const std::int64_t base = first_step[segment_begin(seg)];
-    if (seg + 1 < segments) {
-      block(0) = checkpoint(seg);
-      run_segment(seg, [](size_t, std::int64_t) { return true; });
-      summary.recomputed_steps += first_step[segment_end(seg)] - base;
-    }
-    for (size_t k = segment_end(seg); k-- > segment_begin(seg);) {
-      const Eigen::MatrixXd& dl_dy = value.dl_dy[k + 1];
-      if (!dl_dy.isZero(0.0)) {
-        model.ReadoutVjp(block(first_step[k + 1] - base), dl_dy, lambda, *gradient);
+  ParallelFor(n_blocks, options.threads, [&](std::int64_t bi) {
+    Work& w = work[static_cast<size_t>(bi)];
+    const Eigen::Index first = w.cols.first, count = w.cols.count;
+    w.gradient.setZero(p_size);
+    Eigen::MatrixXd lambda = Eigen::MatrixXd::Zero(s_size, count);
+    Eigen::MatrixXd lambda_prev(s_size, count);
+    for (Eigen::Index seg = segments - 1; seg >= 0; --seg) {
+      const std::int64_t base = first_step[segment_begin(seg)];
+      if (seg + 1 < segments) {
+        w.State(0, s_size) = w.Checkpoint(seg, s_size);
+        run_segment(w, seg, [](size_t, std::int64_t) { return true; });
+        w.recomputed_steps += first_step[segment_end(seg)] - base;
       }
-      const Eigen::MatrixXd& u = batch.inputs[k];
-      for (std::int64_t step = first_step[k + 1]; step-- > first_step[k];) {
-        map->Vjp(block(step - base),
-                 u,
-                 plan.step_sizes[static_cast<size_t>(step)],
-                 lambda,
-                 lambda_prev,
-                 *gradient);
-        lambda.swap(lambda_prev);
+      for (size_t k = segment_end(seg); k-- > segment_begin(seg);) {
+        if (observed[k + 1]) {
+          const auto dl_dy = value.dl_dy[k + 1].middleCols(first, count);
+          if (!dl_dy.isZero(0.0)) {
+            model.ReadoutVjp(w.State(first_step[k + 1] - base, s_size), dl_dy, lambda, w.gradient);
+          }
+        }
+        const auto u = batch.inputs[k].middleCols(first, count);
+        for (std::int64_t step = first_step[k + 1]; step-- > first_step[k];) {
+          w.map->Vjp(w.State(step - base, s_size),
+                     u,
+                     plan.step_sizes[static_cast<size_t>(step)],
+                     lambda,
+                     lambda_prev,
+                     w.gradient);
+          lambda.swap(lambda_prev);
+        }
       }
     }
-  }
+  });
+  *gradient = work[0].gradient;
+  for (size_t bi = 1; bi < work.size(); ++bi) *gradient += work[bi].gradient;
+  summary.recomputed_steps = 0;
+  for (const Work& w : work)
+    summary.recomputed_steps = std::max(summary.recomputed_steps, w.recomputed_steps);
   if (!gradient->allFinite()) {
     Fail(Termination::kNonFinite, "the gradient is NaN or Inf", p_size, &summary, gradient);
   }

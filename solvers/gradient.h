@@ -8,14 +8,16 @@
 //   at each edge k:  λ += (∂y_k/∂x)ᵀ ∂L/∂y_k,   θ̄ += (∂y_k/∂θ)ᵀ ∂L/∂y_k      (jumps, ReadoutVjp)
 //   per step j:      θ̄ += (∂Φ_j/∂θ)ᵀ λ,   λ ← (∂Φ_j/∂x_j)ᵀ λ
 //
-// | stepper | Φ_j                                   | reverse |
-// |---------|---------------------------------------|----------------------------------------------|
-// | euler   | model.EulerStep (Integrate's steps)   | model.EulerStepVjp | | rk4     | classic RK4
-// (runge_kutta.h)           | ExplicitRungeKutta::StepVjp                  | | dopri5  | the
-// accepted steps of an adaptive     | the same steps, reversed exactly; the        | |         |
-// Integrate run, replayed as fixed      | tolerances choose the steps but are not      | | |
-// Dormand–Prince 5th-order steps        | differentiated (the step sizes are constants) | |
-// discrete models | model.Step, one per bin       | model.StepVjp                                |
+// clang-format off
+// | stepper         | Φ_j                                      | reverse                                   |
+// |-----------------|------------------------------------------|-------------------------------------------|
+// | euler           | model.EulerStep (Integrate's steps)      | model.EulerStepVjp                        |
+// | rk4             | classic RK4 (runge_kutta.h)              | ExplicitRungeKutta::StepVjp               |
+// | dopri5          | the accepted steps of an adaptive        | the same steps, reversed exactly; the     |
+// |                 | Integrate run, replayed as fixed         | tolerances choose the steps but are not   |
+// |                 | Dormand–Prince 5th-order steps           | differentiated (step sizes are constants) |
+// | discrete models | model.Step, one per bin                  | model.StepVjp                             |
+// clang-format on
 //
 // Euler and RK4 cut each bin into the same equal steps as Integrate, so the trajectory matches
 // Integrate's (Euler: the same calls; RK4 and Dopri5: round-off, the sums are ordered differently).
@@ -76,6 +78,15 @@ struct GradientOptions {
   // instead of choosing them; e.g. GradientSummary::plan of an earlier call, to get the loss of
   // the same numerical scheme at another θ. Ignored by discrete models.
   StepPlan replay;
+  // The trials are cut into `trial_blocks` contiguous blocks of columns (0: one per thread), and
+  // `threads` threads run the blocks' forward and backward passes (solvers/parallel.h); the loss
+  // is evaluated once on the whole batch and the blocks' gradients are added in block order. The
+  // numbers depend on the blocks only: the same blocks give bit-identical results with any
+  // number of threads. One block is the plain whole-batch computation. Dopri5's step selection
+  // runs on the whole batch, so that every block replays the same steps. Both must be >= 0
+  // (threads 0 counts as 1).
+  std::int64_t threads = 1;
+  std::int64_t trial_blocks = 0;
 
   // Throws std::invalid_argument naming the field and value.
   void Validate() const;

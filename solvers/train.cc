@@ -2,10 +2,13 @@
 
 #include <chrono>
 #include <cmath>
+#include <memory>
+#include <numeric>
 #include <sstream>
 #include <stdexcept>
 
 #include "lib/random.h"
+#include "lib/tasks/parity.h"
 
 namespace ctrnn {
 
@@ -32,6 +35,12 @@ void TrainOptions::Validate() const {
   if (eval_trials < 0) fail("eval_trials", std::to_string(eval_trials), "must be >= 0");
   if (checkpoint_every < 0)
     fail("checkpoint_every", std::to_string(checkpoint_every), "must be >= 0");
+  curriculum.Validate();
+  if (curriculum.enabled() && batch_mode != BatchMode::kFresh) {
+    fail("curriculum.kind",
+         CurriculumKindName(curriculum.kind),
+         "needs batch_mode = fresh (the active N change the batches)");
+  }
 }
 
 TrainOptions TrainOptionsFromConfig(Config* root,
@@ -47,8 +56,10 @@ TrainOptions TrainOptionsFromConfig(Config* root,
     o.loss.num_classes = loss.GetInt("num_classes", task_loss.num_classes, 1, 1 << 20);
   }
   o.gradient.integrate = IntegrateOptionsFromConfig(&root->Sub("integrator"));
-  o.gradient.checkpoint_every_bins =
-      root->Sub("gradient").GetInt("checkpoint_every_bins", 0, 0, std::int64_t{1} << 40);
+  Config& g = root->Sub("gradient");
+  o.gradient.checkpoint_every_bins = g.GetInt("checkpoint_every_bins", 0, 0, std::int64_t{1} << 40);
+  o.gradient.threads = g.GetInt("threads", 1, 1, 1024);
+  o.gradient.trial_blocks = g.GetInt("trial_blocks", 0, 0, 1 << 20);
   Config& t = root->Sub("train");
   const std::string mode = t.GetString("batch_mode", "full", {"full", "pool", "fresh"});
   o.batch_mode = mode == "full"   ? BatchMode::kFull
@@ -61,6 +72,7 @@ TrainOptions TrainOptionsFromConfig(Config* root,
   o.eval_every = t.GetInt("eval_every", 0, 0, std::int64_t{1} << 40);
   o.eval_trials = t.GetInt("eval_trials", 0, 0, 1 << 30);
   o.checkpoint_every = t.GetInt("checkpoint_every", 1000, 0, std::int64_t{1} << 40);
+  o.curriculum = CurriculumOptionsFromConfig(&root->Sub("curriculum"));
   o.stages.clear();
   for (const std::string& name : t.GetStringList("stages", {"all"})) {
     Config& sc = root->Sub("stage").Sub(name);
@@ -110,6 +122,42 @@ namespace {
 constexpr std::uint64_t kPoolStream = 0x9e3779b97f4a7c15ULL;
 constexpr std::uint64_t kEvalStream = 0xbf58476d1ce4e5b9ULL;
 constexpr std::uint64_t kBatchStream = 0x94d049bb133111ebULL;
+constexpr std::uint64_t kTestStream = 0x2545f4914f6cdd1dULL;
+
+// The curriculum's test after the epoch ending at `iteration`: test_batches fresh batches (each
+// with its own length), drawn from a stream of their own so that a resumed run draws the same.
+// Returns the accuracy of each active N (in the order of task.ns()), the mean over the batches.
+std::vector<double> CurriculumTest(const Model& model,
+                                   const ParityTask& task,
+                                   const TrainOptions& options,
+                                   std::int64_t iteration) {
+  Rng rng(options.seed ^ kTestStream ^
+          (static_cast<std::uint64_t>(iteration) * 0xff51afd7ed558ccdULL));
+  std::vector<double> accuracy(task.ns().size(), 0.0);
+  IntegrateOptions integrate = options.gradient.integrate;
+  integrate.record_outputs = true;
+  integrate.record_extras = false;
+  integrate.dense_per_bin = 0;
+  for (Eigen::Index i = 0; i < options.curriculum.test_batches; ++i) {
+    const Batch batch = task.Sample(options.curriculum.test_batch_size, &rng);
+    Trajectory traj;
+    const IntegrateSummary s = Integrate(model, batch, integrate, &traj);
+    if (!s.ok()) return std::vector<double>(task.ns().size(), 0.0);
+    const TaskMetrics metrics = task.Metrics(batch, traj.outputs);
+    for (size_t j = 0; j < task.ns().size(); ++j) {
+      const std::string name = "accuracy_N" + std::to_string(task.ns()[j]);
+      for (const auto& [m, value] : metrics) {
+        if (m == name) accuracy[j] += value;
+      }
+    }
+  }
+  for (double& a : accuracy) a /= static_cast<double>(options.curriculum.test_batches);
+  return accuracy;
+}
+
+std::string SnapshotName(const std::vector<int>& ns) {
+  return "rnn_N" + std::to_string(ns.front()) + "_N" + std::to_string(ns.back());
+}
 
 }  // namespace
 
@@ -144,7 +192,15 @@ TrainSummary Train(Model* model,
     full = task.Sample(options.batch_size, &pool_rng);
   }
   if (options.batch_mode == BatchMode::kPool) pool = task.Sample(options.pool_size, &pool_rng);
+  const bool curriculum = options.curriculum.enabled();
+  const auto* parity = dynamic_cast<const ParityTask*>(&task);
+  if (curriculum && parity == nullptr) {
+    throw std::invalid_argument("Train: curriculum '" +
+                                CurriculumKindName(options.curriculum.kind) +
+                                "' needs the parity or dms task, not '" + task.name() + "'");
+  }
   const Batch eval = task.fixed()              ? full
+                     : curriculum              ? Batch()  // the epoch tests replace it
                      : options.eval_trials > 0 ? task.Sample(options.eval_trials, &eval_rng)
                                                : task.Sample(256, &eval_rng);
 
@@ -161,7 +217,17 @@ TrainSummary Train(Model* model,
     *state = TrainState();
     state->theta = model->theta();
     state->batch_rng_restart = batch_rng.State();
+    if (curriculum) state->curriculum_ns = options.curriculum.InitialNs();
   }
+  // The task the batches come from: under a curriculum a copy whose active N follow the state.
+  std::unique_ptr<ParityTask> active;
+  const Task* current = &task;
+  if (curriculum) {
+    active = std::make_unique<ParityTask>(*parity);
+    active->SetActive(state->curriculum_ns);  // throws (naming the N) if they do not fit
+    current = active.get();
+  }
+  bool curriculum_finished = false;
 
   TrainSummary summary;
   const auto session_start = std::chrono::steady_clock::now();
@@ -212,7 +278,7 @@ TrainSummary Train(Model* model,
         sampled = pool.Gather(idx);
         batch = &sampled;
       } else if (options.batch_mode == BatchMode::kFresh && !task.fixed()) {
-        sampled = task.Sample(options.batch_size, &batch_rng);
+        sampled = current->Sample(options.batch_size, &batch_rng);
         batch = &sampled;
       }
       const GradientSummary g =
@@ -257,13 +323,53 @@ TrainSummary Train(Model* model,
             progress.iterations_per_second > 0
                 ? static_cast<double>(total - state->iteration) / progress.iterations_per_second
                 : 0.0;
-        if (options.eval_every > 0 && state->iteration % options.eval_every == 0 && !last) {
+        if (!curriculum && options.eval_every > 0 && state->iteration % options.eval_every == 0 &&
+            !last) {
           evaluate(&progress);
         }
         if (callbacks.progress) callbacks.progress(progress);
-      } else if (options.eval_every > 0 && state->iteration % options.eval_every == 0 && !last) {
+      } else if (!curriculum && options.eval_every > 0 &&
+                 state->iteration % options.eval_every == 0 && !last) {
         evaluate(nullptr);
       }
+      if (curriculum && state->iteration % options.curriculum.epoch_iterations == 0) {
+        const std::vector<int> ns = active->ns();
+        const std::vector<double> accuracy =
+            CurriculumTest(*model, *active, options, state->iteration);
+        const CurriculumDecision d =
+            DecideCurriculum(options.curriculum, ns, accuracy, parity->options().num_heads);
+        const double mean =
+            std::accumulate(accuracy.begin(), accuracy.end(), 0.0) / static_cast<double>(ns.size());
+        state->epoch_iteration.push_back(static_cast<double>(state->iteration));
+        state->epoch_n_max.push_back(ns.back());
+        state->epoch_mean_accuracy.push_back(mean);
+        state->epoch_accuracy_n_max.push_back(accuracy.back());
+        state->epoch_advanced.push_back(d.advanced ? 1.0 : 0.0);
+        if (d.advanced || d.finished)
+          state->snapshots.emplace_back(SnapshotName(ns), model->theta());
+        if (d.advanced) {
+          active->SetActive(d.ns);
+          state->curriculum_ns = d.ns;
+        }
+        if (d.finished) {
+          curriculum_finished = true;
+          summary.message = "curriculum finished at iteration " + std::to_string(state->iteration) +
+                            ": " + d.reason;
+        }
+        if (callbacks.progress) {
+          TrainProgress progress;
+          progress.iteration = state->iteration;
+          progress.total_iterations = total;
+          progress.stage = stage.name;
+          progress.loss = g.loss;
+          progress.metrics = {{"N_max", ns.back()},
+                              {"mean_accuracy", mean},
+                              {"accuracy_N_max", accuracy.back()},
+                              {"advanced", d.advanced ? 1.0 : 0.0}};
+          callbacks.progress(progress);
+        }
+      }
+      if (curriculum_finished) break;
       if (options.checkpoint_every > 0 && state->iteration % options.checkpoint_every == 0 &&
           !last && callbacks.checkpoint) {
         state->stage_iteration += 1;  // the checkpoint resumes after this iteration
@@ -272,7 +378,7 @@ TrainSummary Train(Model* model,
         state->stage_iteration -= 1;
       }
     }
-    if (!summary.ok()) {
+    if (!summary.ok() || curriculum_finished) {
       save(opt);
       break;
     }
@@ -282,7 +388,7 @@ TrainSummary Train(Model* model,
   if (summary.ok()) {
     state->stage = static_cast<std::int64_t>(options.stages.size()) - 1;
     state->stage_iteration = options.stages.back().iterations;
-    evaluate(nullptr);
+    if (!curriculum) evaluate(nullptr);
   }
   state->seconds = elapsed();
   if (callbacks.checkpoint) callbacks.checkpoint(*state);

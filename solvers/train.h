@@ -23,6 +23,7 @@
 #include "lib/loss.h"
 #include "lib/model.h"
 #include "lib/tasks/task.h"
+#include "solvers/curriculum.h"
 #include "solvers/gradient.h"
 #include "solvers/optimizer.h"
 
@@ -57,6 +58,10 @@ struct TrainOptions {
   std::int64_t checkpoint_every =
       1000;  // checkpoint callback every k iterations (0 = only at the end)
   std::uint64_t seed = 0;
+  // Parity / DMS curricula (solvers/curriculum.h); needs batch_mode = fresh. The epoch tests
+  // replace the periodic evaluation: at every epoch end the accuracies are recorded as eval
+  // metrics, and eval_every is ignored.
+  CurriculumOptions curriculum;
 
   // Throws std::invalid_argument naming the field and value.
   void Validate() const;
@@ -81,6 +86,14 @@ struct TrainState {
   // Task metrics at each evaluation: name -> values, aligned with eval_iteration.
   std::vector<double> eval_iteration;
   std::map<std::string, std::vector<double>> eval_metrics;
+  // Curriculum: the active N now; per tested epoch the iteration, the largest active N, the mean
+  // accuracy over active heads, the accuracy of the largest N and whether the rule fired; and the
+  // parameters at each advance, named like the authors' checkpoints ("rnn_N2_N7": the set that was
+  // solved).
+  std::vector<int> curriculum_ns;
+  std::vector<double> epoch_iteration, epoch_n_max, epoch_mean_accuracy, epoch_accuracy_n_max,
+      epoch_advanced;
+  std::vector<std::pair<std::string, Eigen::VectorXd>> snapshots;
 };
 
 struct TrainProgress {
@@ -109,11 +122,13 @@ struct TrainSummary {
 };
 
 // Options from a run config (the root table): [loss] kind (mse), num_classes; [gradient]
-// checkpoint_every_bins; [integrator] (IntegrateOptionsFromConfig); [train] batch_mode ("full" |
-// "pool" | "fresh"), batch_size, pool_size, repeat_batches_every, log_every, eval_every,
-// eval_trials, checkpoint_every, stages (["all"]); and per stage [stage.<name>] iterations (1000),
-// trainable ([]: all) and [stage.<name>.optimizer] (OptimizerOptionsFromConfig). `seed` is the
-// root's seed. [loss] defaults to `task_loss` (the task's own loss) when the config names none.
+// checkpoint_every_bins, threads (1), trial_blocks (0: one per thread); [integrator]
+// (IntegrateOptionsFromConfig); [train] batch_mode ("full" | "pool" | "fresh"), batch_size,
+// pool_size, repeat_batches_every, log_every, eval_every, eval_trials, checkpoint_every, stages
+// (["all"]); and per stage [stage.<name>] iterations (1000), trainable ([]: all) and
+// [stage.<name>.optimizer] (OptimizerOptionsFromConfig). `seed` is the root's seed; [curriculum]
+// (CurriculumOptionsFromConfig). [loss] defaults to `task_loss` (the task's own loss) when the
+// config names none.
 TrainOptions TrainOptionsFromConfig(Config* root, std::uint64_t seed, const LossOptions& task_loss);
 
 // Trains `model` in place (its theta ends at the last parameters; state->best_theta holds the

@@ -1,5 +1,6 @@
 #include "solvers/train_io.h"
 
+#include <sstream>
 #include <stdexcept>
 
 namespace ctrnn {
@@ -74,7 +75,26 @@ std::vector<ArchiveGroup> TrainStateGroups(const TrainState& state,
                         {"optimizer_m", state.optimizer_m},
                         {"optimizer_v", state.optimizer_v},
                         {"best_theta", state.best_theta}};
-  return {training, eval, checkpoint};
+  std::vector<ArchiveGroup> groups = {training, eval, checkpoint};
+  if (!state.curriculum_ns.empty()) {
+    std::string ns;
+    for (int n : state.curriculum_ns) ns += (ns.empty() ? "" : ",") + std::to_string(n);
+    groups[2].attributes.emplace_back("curriculum_ns", ns);
+    ArchiveGroup curriculum;
+    curriculum.name = "training/curriculum";
+    curriculum.attributes = {{"ns", ns}};
+    curriculum.vectors = {{"iteration", ToVector(state.epoch_iteration)},
+                          {"n_max", ToVector(state.epoch_n_max)},
+                          {"mean_accuracy", ToVector(state.epoch_mean_accuracy)},
+                          {"accuracy_n_max", ToVector(state.epoch_accuracy_n_max)},
+                          {"advanced", ToVector(state.epoch_advanced)}};
+    ArchiveGroup snapshots;
+    snapshots.name = "training/curriculum/snapshots";
+    snapshots.vectors = state.snapshots;
+    groups.push_back(curriculum);
+    groups.push_back(snapshots);
+  }
+  return groups;
 }
 
 TrainState ReadTrainState(const std::string& path) {
@@ -101,6 +121,27 @@ TrainState ReadTrainState(const std::string& path) {
   s.curve_iteration = ToStd(Vec(*training, "iteration", path));
   s.curve_loss = ToStd(Vec(*training, "loss", path));
   s.curve_seconds = ToStd(Vec(*training, "seconds", path));
+  for (const auto& [name, value] : checkpoint->attributes) {
+    if (name != "curriculum_ns") continue;
+    std::stringstream list(std::get<std::string>(value));
+    for (std::string item; std::getline(list, item, ',');)
+      s.curriculum_ns.push_back(std::stoi(item));
+  }
+  if (!s.curriculum_ns.empty()) {
+    const std::optional<ArchiveGroup> c = ReadGroup(path, "training/curriculum");
+    const std::optional<ArchiveGroup> snaps = ReadGroup(path, "training/curriculum/snapshots");
+    if (!c || !snaps) {
+      throw std::runtime_error("'" + path +
+                               "': /training/curriculum: missing (not a complete training "
+                               "checkpoint)");
+    }
+    s.epoch_iteration = ToStd(Vec(*c, "iteration", path));
+    s.epoch_n_max = ToStd(Vec(*c, "n_max", path));
+    s.epoch_mean_accuracy = ToStd(Vec(*c, "mean_accuracy", path));
+    s.epoch_accuracy_n_max = ToStd(Vec(*c, "accuracy_n_max", path));
+    s.epoch_advanced = ToStd(Vec(*c, "advanced", path));
+    s.snapshots = snaps->vectors;
+  }
   if (const std::optional<ArchiveGroup> eval = ReadGroup(path, "training/eval")) {
     for (const auto& [name, v] : eval->vectors) {
       if (name == "iteration") {

@@ -6,7 +6,10 @@
 //   /training/eval         datasets iteration and one per metric (loss, percent_correct_..., ...)
 //   /checkpoint            attributes: iteration, stage, stage_iteration, optimizer_steps,
 //                          batch_rng, batch_rng_restart; datasets theta, optimizer_m, optimizer_v,
-//                          best_theta
+//                          best_theta; curriculum_ns (attribute, "2,3,4") under a curriculum
+//   /training/curriculum   attribute ns; datasets iteration, n_max, mean_accuracy,
+//                          accuracy_n_max, advanced (one entry per tested epoch)
+//   /training/curriculum/snapshots   one theta per advance, "rnn_N<min>_N<max>" (the solved set)
 #ifndef CTRNN_SOLVERS_TRAIN_IO_H_
 #define CTRNN_SOLVERS_TRAIN_IO_H_
 

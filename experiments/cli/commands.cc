@@ -131,6 +131,8 @@ int Gradient(const GradientArgs& args) {
   GradientOptions discrete;
   discrete.integrate = setup.integrate;
   discrete.checkpoint_every_bins = grad_config.GetInt("checkpoint_every_bins", 0, 0, 1 << 30);
+  discrete.threads = grad_config.GetInt("threads", 1, 1, 1024);
+  discrete.trial_blocks = grad_config.GetInt("trial_blocks", 0, 0, 1 << 20);
   InterpolatingAdjointOptions interpolating;
   if (method == "interpolating") {
     interpolating.forward = setup.integrate;
