@@ -255,6 +255,22 @@ TrainSummary Train(Model* model,
     if (progress) progress->metrics = metrics;
   };
 
+  auto make_progress = [&](const std::string& stage_name, double loss, double secs) {
+    TrainProgress progress;
+    progress.iteration = state->iteration;
+    progress.total_iterations = total;
+    progress.stage = stage_name;
+    progress.loss = loss;
+    const double session = secs - seconds_before;
+    progress.iterations_per_second =
+        session > 0 ? static_cast<double>(state->iteration - start_iteration) / session : 0.0;
+    progress.eta_seconds =
+        progress.iterations_per_second > 0
+            ? static_cast<double>(total - state->iteration) / progress.iterations_per_second
+            : 0.0;
+    return progress;
+  };
+
   for (; state->stage < static_cast<std::int64_t>(options.stages.size()); ++state->stage) {
     const StageOptions& stage = options.stages[static_cast<size_t>(state->stage)];
     const Eigen::VectorXd& mask = masks[static_cast<size_t>(state->stage)];
@@ -311,18 +327,7 @@ TrainSummary Train(Model* model,
         state->curve_iteration.push_back(static_cast<double>(state->iteration));
         state->curve_loss.push_back(g.loss);
         state->curve_seconds.push_back(secs);
-        TrainProgress progress;
-        progress.iteration = state->iteration;
-        progress.total_iterations = total;
-        progress.stage = stage.name;
-        progress.loss = g.loss;
-        const double session = secs - seconds_before;
-        progress.iterations_per_second =
-            session > 0 ? static_cast<double>(state->iteration - start_iteration) / session : 0.0;
-        progress.eta_seconds =
-            progress.iterations_per_second > 0
-                ? static_cast<double>(total - state->iteration) / progress.iterations_per_second
-                : 0.0;
+        TrainProgress progress = make_progress(stage.name, g.loss, secs);
         if (!curriculum && options.eval_every > 0 && state->iteration % options.eval_every == 0 &&
             !last) {
           evaluate(&progress);
@@ -357,11 +362,7 @@ TrainSummary Train(Model* model,
                             ": " + d.reason;
         }
         if (callbacks.progress) {
-          TrainProgress progress;
-          progress.iteration = state->iteration;
-          progress.total_iterations = total;
-          progress.stage = stage.name;
-          progress.loss = g.loss;
+          TrainProgress progress = make_progress(stage.name, g.loss, elapsed());
           progress.metrics = {{"N_max", ns.back()},
                               {"mean_accuracy", mean},
                               {"accuracy_N_max", accuracy.back()},

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 #include <sys/wait.h>
@@ -148,6 +149,41 @@ TEST_CASE("a training run killed with SIGKILL resumes to the uninterrupted numbe
   REQUIRE(resumed.status == 0);
   CHECK(ReadModel(killed)->theta() == ReadModel(full)->theta());
   CHECK(ReadTrainState(killed).curve_loss == ReadTrainState(full).curve_loss);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("ctrnn train runs a parity curriculum on two threads and archives it", "[cli]") {
+  const fs::path dir = TempDir();
+  const fs::path cfg = dir / "parity.toml";
+  std::ofstream(cfg)
+      << "seed = 2\n[model]\nkind = \"discrete_rnn\"\nN = 6\nnum_heads = 3\n"
+         "[task]\nname = \"parity\"\nnum_heads = 3\n[train]\nbatch_mode = \"fresh\"\n"
+         "batch_size = 8\nlog_every = 5\n[stage.all]\niterations = 12\n"
+         "[stage.all.optimizer]\nkind = \"sgd\"\nlr = 0.05\n[curriculum]\n"
+         "kind = \"single\"\nthreshold = 0.0\nepoch_iterations = 4\n"
+         "test_batches = 2\ntest_batch_size = 16\n";
+  const std::string out = (dir / "parity.h5").string();
+  Result r = Run("train " + cfg.string() + " -o " + out + " --threads 2");
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.output, Contains("N_max"));
+  const TrainState state = ReadTrainState(out);
+  CHECK(state.curriculum_ns == std::vector<int>{5});  // [2] -> [3] -> [4] -> [5]
+  CHECK(state.epoch_n_max == std::vector<double>{2, 3, 4});
+  REQUIRE(state.snapshots.size() == 3);
+  CHECK(state.snapshots[2].first == "rnn_N4_N4");
+  const std::string code =
+      "import h5py, sys\n"
+      "f = h5py.File(sys.argv[1], 'r')\n"
+      "c = f['training/curriculum']\n"
+      "assert list(c['n_max'][()]) == [2, 3, 4], c['n_max'][()]\n"
+      "assert sorted(c['snapshots']) == ['rnn_N2_N2', 'rnn_N3_N3', 'rnn_N4_N4']\n"
+      "assert f['config'].attrs['gradient.threads'] == 2\n";
+  const std::string script = (dir / "check.py").string();
+  std::ofstream(script) << code;
+  const int raw = std::system(("/usr/bin/python3 " + script + " " + out).c_str());
+  CHECK(WIFEXITED(raw));
+  CHECK(WEXITSTATUS(raw) == 0);
   fs::remove_all(dir);
 }
 

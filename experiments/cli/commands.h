@@ -49,6 +49,7 @@ struct TrainArgs {
   std::string resume_path;
   std::optional<std::int64_t> seed;
   std::optional<std::int64_t> iterations;  // override (single-stage configs)
+  std::optional<std::int64_t> threads;     // override gradient.threads
   std::string command_line;
 };
 // Trains from a config with progress lines, checkpoints into the run file (atomically), and

@@ -69,6 +69,12 @@ int main(int argc, char** argv) {
   auto* train_seed_opt = train_cmd->add_option("--seed", train_seed, "Override the config's seed");
   auto* train_iter_opt = train_cmd->add_option(
       "--iterations", train_iterations, "Override the iterations of a single-stage config");
+  std::int64_t train_threads = 1;
+  auto* train_threads_opt = train_cmd->add_option(
+      "--threads",
+      train_threads,
+      "Override gradient.threads (the trials are cut into one block per thread unless "
+      "gradient.trial_blocks is set)");
 
   ctrnn::cli::EvaluateArgs eval;
   eval.command_line = command_line;
@@ -144,6 +150,7 @@ int main(int argc, char** argv) {
     if (train_cmd->parsed()) {
       if (*train_seed_opt) train.seed = train_seed;
       if (*train_iter_opt) train.iterations = train_iterations;
+      if (*train_threads_opt) train.threads = train_threads;
       return ctrnn::cli::Train(train);
     }
     if (eval_cmd->parsed()) {

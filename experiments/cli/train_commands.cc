@@ -89,6 +89,7 @@ int Train(const TrainArgs& args) {
     run.config = Config::ParseString(ConfigText(args.resume_path), args.resume_path + ":/config");
   }
   if (args.seed) run.config.Set("seed", *args.seed);
+  if (args.threads) run.config.Sub("gradient").Set("threads", *args.threads);
   run.seed = static_cast<std::uint64_t>(run.config.GetInt("seed", 0, 0, std::int64_t{1} << 62));
   run.model_config = &run.config.Sub("model");
   run.model = MakeModel(run.model_config, run.seed);
