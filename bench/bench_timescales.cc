@@ -70,6 +70,7 @@ void BM_NetworkTimescales(benchmark::State& state) {
   state.counters["simulate_s"] = summary.simulate_seconds;
   state.counters["autocorrelation_s"] = summary.autocorrelation_seconds;
   state.counters["fit_s"] = summary.fit_seconds;
+  state.counters["total_s"] = summary.total_seconds;
   state.counters["threads"] = summary.threads;
   state.counters["tau_net_gt1"] = static_cast<double>(summary.num_tau_above_1);
   double mean = 0.0;

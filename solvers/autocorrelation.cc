@@ -364,7 +364,8 @@ std::string TimescalesSummary::BriefReport() const {
     << " units (tau_net > 1: " << num_tau_above_1 << "; single " << num_single << ", double "
     << num_double << ", ties " << num_ties << "), n = " << series_length << ", " << trial_groups
     << " trial group(s), " << threads << " thread(s); simulate " << simulate_seconds
-    << " s, autocorrelation " << autocorrelation_seconds << " s, fits " << fit_seconds << " s";
+    << " s, autocorrelation " << autocorrelation_seconds << " s, fits " << fit_seconds
+    << " s, total " << total_seconds << " s";
   if (!message.empty()) s << "; " << message;
   return s.str();
 }
@@ -372,6 +373,7 @@ std::string TimescalesSummary::BriefReport() const {
 TimescalesSummary NetworkTimescales(const Model& model,
                                     const TimescalesOptions& options,
                                     TimescalesResult* result) {
+  const auto start = std::chrono::steady_clock::now();
   options.Validate();
   if (result == nullptr) throw std::invalid_argument("NetworkTimescales: result is null");
   if (model.input_size() != 1) {
@@ -405,8 +407,10 @@ TimescalesSummary NetworkTimescales(const Model& model,
       model.is_continuous() ? nullptr : static_cast<const DiscreteModel*>(&model);
 
   // float32 series per trial of the group, [trial][unit][time]; the population sum in double.
-  std::vector<float> buffer(static_cast<std::size_t>(group) * static_cast<std::size_t>(s_size) *
-                            static_cast<std::size_t>(n));
+  // Allocated, not zeroed: the simulation writes every element before the FFTs read it.
+  const std::size_t buffer_size = static_cast<std::size_t>(group) *
+                                  static_cast<std::size_t>(s_size) * static_cast<std::size_t>(n);
+  std::unique_ptr<float[]> buffer(new float[buffer_size]);
   std::vector<double> population(static_cast<std::size_t>(group) * static_cast<std::size_t>(n));
   for (Eigen::Index first = 0; first < trials; first += group) {
     const Eigen::Index count = std::min(group, trials - first);
@@ -441,7 +445,7 @@ TimescalesSummary NetworkTimescales(const Model& model,
       auto flush = [&] {
         for (Eigen::Index j = 0; j < b; ++j) {
           const std::size_t slot = static_cast<std::size_t>(lo + j);
-          float* series = buffer.data() +
+          float* series = buffer.get() +
                           slot * static_cast<std::size_t>(s_size) * static_cast<std::size_t>(n) +
                           chunk_start;
           const Eigen::MatrixXf& c = chunk[static_cast<std::size_t>(j)];
@@ -507,9 +511,9 @@ TimescalesSummary NetworkTimescales(const Model& model,
       for (Eigen::Index j = 0; j < count; ++j) {
         if (i < s_size) {
           fft.Compute(
-              buffer.data() + (static_cast<std::size_t>(j) * static_cast<std::size_t>(s_size) +
-                               static_cast<std::size_t>(i)) *
-                                  static_cast<std::size_t>(n),
+              buffer.get() + (static_cast<std::size_t>(j) * static_cast<std::size_t>(s_size) +
+                              static_cast<std::size_t>(i)) *
+                                 static_cast<std::size_t>(n),
               c.data());
           for (Eigen::Index k = 0; k < lags; ++k) ac_sum(i, k) += c[static_cast<std::size_t>(k)];
         } else {
@@ -522,6 +526,7 @@ TimescalesSummary NetworkTimescales(const Model& model,
     summary.autocorrelation_seconds += Seconds(t0);
   }
 
+  buffer.reset();  // the series are no longer needed
   auto t0 = std::chrono::steady_clock::now();
   result->ac = ac_sum / static_cast<double>(trials);
   result->population_ac = pop_sum / static_cast<double>(trials);
@@ -545,6 +550,7 @@ TimescalesSummary NetworkTimescales(const Model& model,
     result->aic_dual(i) = f.aic_dual;
   });
   summary.fit_seconds = Seconds(t0);
+  summary.total_seconds = Seconds(start);
   for (Eigen::Index i = 0; i < s_size; ++i) {
     if (result->tau_net(i) > 1.0) ++summary.num_tau_above_1;
     switch (static_cast<FitChoice>(result->choice(i))) {

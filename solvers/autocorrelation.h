@@ -176,8 +176,10 @@ struct TimescalesSummary {
   Eigen::Index series_length = 0;  // n
   int trial_groups = 0;            // simulation passes (see max_buffer_bytes)
   int threads = 0;
-  // Wall-clock seconds of the three stages.
+  // Wall-clock seconds of the three stages, and of the whole call (which adds allocation and the
+  // release of the state buffer).
   double simulate_seconds = 0.0, autocorrelation_seconds = 0.0, fit_seconds = 0.0;
+  double total_seconds = 0.0;
 
   bool ok() const { return termination == TimescalesTermination::kSuccess; }
   std::string BriefReport() const;
