@@ -10,14 +10,15 @@
 // (percent, strict). When it fires, the active N change (at most one advance per epoch; the
 // optimizer's state carries over, nothing is re-initialised):
 //
-//   | kind             | initial Ns                                 | when the rule fires |
-//   |------------------|--------------------------------------------|----------------------------------|
-//   | none             | the task's own                             | nothing (the rule is not
-//   tested) | | single           | [n0]                                       | Ns = [N + 1] | |
-//   cumulative       | [n0 … n0 + heads − 1]                      | Ns += [Nmax + 1 … Nmax + add] |
-//   | sliding          | [n0 … n0 + max(heads, slide) − 1]          | Ns = Ns[slide:] + [Nmax + 1 …
-//   Nmax + slide] | | single_nocurr    | [n0]                                       | stop: solved
-//   |
+// clang-format off
+//   | kind          | initial Ns                        | when the rule fires                          |
+//   |---------------|-----------------------------------|----------------------------------------------|
+//   | none          | the task's own                    | nothing (the rule is not tested)             |
+//   | single        | [n0]                              | Ns = [N + 1]                                 |
+//   | cumulative    | [n0 … n0 + heads − 1]             | Ns += [Nmax + 1 … Nmax + add]                |
+//   | sliding       | [n0 … n0 + max(heads, slide) − 1] | Ns = Ns[slide:] + [Nmax + 1 … Nmax + slide]  |
+//   | single_nocurr | [n0]                              | stop: solved                                 |
+// clang-format on
 //
 // The head of each N is its position in Ns (spec: single: always head 0; cumulative: head i <-> N
 // = n0 + i; sliding: head 0 = the current smallest N). A set that would need more heads than the

@@ -77,6 +77,19 @@ struct RunArgs {
 // intervals, and plots the loss curve, outputs against targets and s(t).
 int Run(const RunArgs& args);
 
+struct SweepArgs {
+  std::vector<std::string> configs;
+  std::string seeds = "0";  // "0-9", "0,3,5"
+  std::string output_dir = "data/runs";
+  std::int64_t jobs = 0;  // runs at a time; 0: one per core
+  bool dry_run = false;
+};
+// Trains every config with every seed, `jobs` `ctrnn train` processes at a time, one run file
+// <dir>/<config stem>_seed<k>.h5 (and its .log) each. A run whose file says it finished is
+// skipped, a checkpointed one is resumed (`ctrnn train --resume`), so an interrupted sweep
+// continues where it stopped. Each run file records its wall-clock time (/meta wall_clock_s).
+int Sweep(const SweepArgs& args);
+
 // Prints a summary of a run file.
 int Info(const std::string& path);
 

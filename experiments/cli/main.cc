@@ -97,6 +97,15 @@ int main(int argc, char** argv) {
   int64_t run_seed = 0;
   auto* run_seed_opt = run_cmd->add_option("--seed", run_seed, "Override the config's seed");
 
+  ctrnn::cli::SweepArgs sweep;
+  CLI::App* sweep_cmd = app.add_subcommand(
+      "sweep", "Train configs x seeds in parallel, skipping finished runs and resuming others");
+  sweep_cmd->add_option("configs", sweep.configs, "TOML configs")->required();
+  sweep_cmd->add_option("--seeds", sweep.seeds, "Seeds, e.g. 0-9 or 0,3,5 (default 0)");
+  sweep_cmd->add_option("-d,--dir", sweep.output_dir, "Output directory (default data/runs)");
+  sweep_cmd->add_option("-j,--jobs", sweep.jobs, "Runs at a time (default: one per core)");
+  sweep_cmd->add_flag("--dry-run", sweep.dry_run, "List the runs and their status only");
+
   std::string info_path;
   CLI::App* info = app.add_subcommand("info", "Summarise a run file");
   info->add_option("file", info_path, "Run file (HDF5)")->required();
@@ -161,6 +170,7 @@ int main(int argc, char** argv) {
       if (*run_seed_opt) run.seed = run_seed;
       return ctrnn::cli::Run(run);
     }
+    if (sweep_cmd->parsed()) return ctrnn::cli::Sweep(sweep);
     if (info->parsed()) return ctrnn::cli::Info(info_path);
     if (ts_cmd->parsed()) return ctrnn::cli::Timescales(ts);
     if (pca_cmd->parsed()) return ctrnn::cli::PcaCommand(pca);

@@ -9,19 +9,17 @@
 // Forward Euler with dt = 1 is the papers' discrete update x_t = (1 − 1/τ̃) x_{t−1} + (1/τ̃)(…).
 // τ̃ is the timescales paper's clamp: its gradient is 0 where τ < tau_min.
 //
-// | block | shape    | meaning                              | init "uniform" (PyTorch nn.Linear) |
-// init "nmrnn"   | init "gaussian"  |
+// clang-format off
+// | block | shape    | meaning                              | init "uniform" (PyTorch nn.Linear) | init "nmrnn"   | init "gaussian"  |
 // |-------|----------|--------------------------------------|------------------------------------|----------------|------------------|
-// | tau   | N        | raw time constants (if train_tau)    | U[tau_lo, tau_hi)                  |
-// same           | same             | | W_in  | N x U    | input weights                        |
-// U(±1/√U)                           | N(0,1)/√U      | N(0,1)/√U        | | b_in  | N        |
-// input bias (if biases)               | U(±1/√U)                           | 0              | 0 |
-// | W_rec | N x N    | recurrent weights (diag masked if zero_diagonal) | U(±1/√N)               |
-// N(0,1)         | N(0,1) gain/√N   | | b_rec | N        | recurrent bias (if biases)           |
-// U(±1/√N)                           | 0              | 0                | | W_out | O x N    |
-// readout (O = num_heads·num_classes; row = head·classes + class) | U(±1/√N) | N(0,1)/√N |
-// N(0,1)/√N       | | b_out | O        | readout bias (if readout_bias)       | U(±1/√N) |
-// N(0,1)/√N      | 0                |
+// | tau   | N        | raw time constants (if train_tau)    | U[tau_lo, tau_hi)                  | same           | same             |
+// | W_in  | N x U    | input weights                        | U(±1/√U)                           | N(0,1)/√U      | N(0,1)/√U        |
+// | b_in  | N        | input bias (if biases)               | U(±1/√U)                           | 0              | 0                |
+// | W_rec | N x N    | recurrent weights (diag masked if zero_diagonal) | U(±1/√N)               | N(0,1)         | N(0,1) gain/√N   |
+// | b_rec | N        | recurrent bias (if biases)           | U(±1/√N)                           | 0              | 0                |
+// | W_out | O x N    | readout (O = num_heads·num_classes; row = head·classes + class) | U(±1/√N) | N(0,1)/√N | N(0,1)/√N       |
+// | b_out | O        | readout bias (if readout_bias)       | U(±1/√N)                           | N(0,1)/√N      | 0                |
+// clang-format on
 //
 // Options ([model], kind = "ctrnn"): N (100), input_size (1), num_heads (1), num_classes (1),
 // form ("current"), phi ("tanh"), train_tau (true), tau (10: the fixed value when train_tau is

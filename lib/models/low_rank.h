@@ -4,14 +4,15 @@
 //   L = Q from the thin QR of U (diag R > 0) if orthonormalize_U, else L = U;  g = 1/N if
 //   scale_by_N.
 //
-// | block | shape | meaning                       | init "nmrnn" (§1.5) | init "eft" (§1.5, EFT
-// form) |
+// clang-format off
+// | block | shape | meaning                       | init "nmrnn" (§1.5) | init "eft" (§1.5, EFT form) |
 // |-------|-------|-------------------------------|---------------------|-----------------------------|
-// | U     | N x R | left factors (before the QR)  | N(0,1)              | N(0,1)·gain/√N | | V | N
-// x R | right factors                 | N(0,1)              | N(0,1)·gain/√N              | | B | N
-// x U | input weights                 | N(0,1)/√U           | N(0,1)/√U                   | | C | O
-// x N | readout                       | N(0,1)/√N           | N(0,1)/√N                   | | d | O
-// | readout bias (if readout_bias)| N(0,1)/√N           | —                           |
+// | U     | N x R | left factors (before the QR)  | N(0,1)              | N(0,1)·gain/√N              |
+// | V     | N x R | right factors                 | N(0,1)              | N(0,1)·gain/√N              |
+// | B     | N x U | input weights                 | N(0,1)/√U           | N(0,1)/√U                   |
+// | C     | O x N | readout                       | N(0,1)/√N           | N(0,1)/√N                   |
+// | d     | O     | readout bias (if readout_bias)| N(0,1)/√N           | —                           |
+// clang-format on
 //
 // Options ([model], kind = "low_rank"): N (106), R (3), input_size (3), output_size (1), tau (10),
 // phi ("tanh"), orthonormalize_U (true), scale_by_N (true), readout_bias (true), init ("nmrnn"),

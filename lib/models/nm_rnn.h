@@ -13,20 +13,21 @@
 // Forward Euler updates z first and then x with s from the updated z (euler_order "sequential"),
 // which at dt = 1 is exactly the authors' discrete update; "simultaneous" is plain Euler.
 //
-// | block | shape   | meaning (authors' key)                  | init "nmrnn" (§1.2) | init "eft"
-// (§1.4) |
+// clang-format off
+// | block | shape   | meaning (authors' key)                  | init "nmrnn" (§1.2) | init "eft" (§1.4) |
 // |-------|---------|-----------------------------------------|---------------------|-------------------|
-// | U     | N x R   | left factors before QR (row_factors)    | N(0,1)              | N(0,1)/√R |
-// | V     | N x R   | right factors (column_factors); absent if linear_symmetric | N(0,1) |
-// N(0,1)/√R | | B_x   | N x Ux  | input weights of x (input_weights)      | N(0,1)/√U           |
-// N(0,1)/√U         | | C     | O x N   | readout (readout_weights)               | N(0,1)/√N |
-// N(0,1)/√N         | | d     | O       | readout bias (readout_bias), optional   | N(0,1)/√N | — |
-// | W_z   | M x M   | NM recurrence (nm_rec_weight)           | 0.1 N(0,1)          | N(0,1)/√M |
-// | B_z   | M x U   | NM input weights (nm_input_weight)      | N(0,1)/√U           | N(0,1)/√U |
-// | A_z   | R x M   | NM → s weights (nm_sigmoid_weight)      | 0.1 N(0,1)          | N(0,1)/√M |
-// | b_z   | R       | NM → s bias (nm_sigmoid_intercept)      | 0.1 N(0,1)          | N(0,1)/√R |
-// | W_zx  | M x N   | x → z feedback (if feedback)            | 0.1 N(0,1)/√N       | N(0,1)/√N |
-// | b_zx  | M       | feedback bias (if feedback)             | 0                   | N(0,1)/√M |
+// | U     | N x R   | left factors before QR (row_factors)    | N(0,1)              | N(0,1)/√R         |
+// | V     | N x R   | right factors (column_factors); absent if linear_symmetric | N(0,1) | N(0,1)/√R |
+// | B_x   | N x Ux  | input weights of x (input_weights)      | N(0,1)/√U           | N(0,1)/√U         |
+// | C     | O x N   | readout (readout_weights)               | N(0,1)/√N           | N(0,1)/√N         |
+// | d     | O       | readout bias (readout_bias), optional   | N(0,1)/√N           | —                 |
+// | W_z   | M x M   | NM recurrence (nm_rec_weight)           | 0.1 N(0,1)          | N(0,1)/√M         |
+// | B_z   | M x U   | NM input weights (nm_input_weight)      | N(0,1)/√U           | N(0,1)/√U         |
+// | A_z   | R x M   | NM → s weights (nm_sigmoid_weight)      | 0.1 N(0,1)          | N(0,1)/√M         |
+// | b_z   | R       | NM → s bias (nm_sigmoid_intercept)      | 0.1 N(0,1)          | N(0,1)/√R         |
+// | W_zx  | M x N   | x → z feedback (if feedback)            | 0.1 N(0,1)/√N       | N(0,1)/√N         |
+// | b_zx  | M       | feedback bias (if feedback)             | 0                   | N(0,1)/√M         |
+// clang-format on
 //
 // Options ([model], kind = "nm_rnn"): N (100), M (5), R (3), input_size (3), x_input_size
 // (= input_size), output_size (1), tau_x (10), tau_z (100), orthonormalize_U (true), scale_by_N
