@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(
   build-essential cmake git pkg-config ca-certificates
-  libboost-dev libeigen3-dev libceres-dev libhdf5-dev
+  libboost-dev libeigen3-dev libceres-dev libhdf5-dev libfftw3-dev
   catch2 libbenchmark-dev libtoml11-dev libcli11-dev
   clang-format
   python3 python3-h5py python3-numpy python3-matplotlib

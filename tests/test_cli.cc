@@ -213,6 +213,42 @@ TEST_CASE("ctrnn sweep trains configs x seeds once, skips finished runs, names b
   fs::remove_all(dir);
 }
 
+TEST_CASE("ctrnn train [init] from: retraining with a new input channel", "[cli]") {
+  const fs::path dir = TempDir();
+  const std::string model = "[model]\nkind = \"low_rank\"\nN = 8\nR = 2\noutput_size = 3\n";
+  std::ofstream(dir / "a.toml") << "seed = 4\n"
+                                << model << "input_size = 6\n"
+                                << "[task]\nname = \"multitask\"\n[train]\nbatch_mode = "
+                                   "\"fresh\"\nbatch_size = 8\n[stage.all]\niterations = 3\n";
+  const std::string trained = (dir / "a_seed4.h5").string();
+  REQUIRE(Run("train " + (dir / "a.toml").string() + " -o " + trained).status == 0);
+  std::ofstream(dir / "b.toml") << "seed = 4\n"
+                                << model << "input_size = 7\n"
+                                << "[task]\nname = \"multitask\"\nset = \"retrain\"\n[init]\n"
+                                << "from = \"" << (dir / "a_seed{seed}.h5").string() << "\"\n"
+                                << "new_columns = 0.1\n[train]\nbatch_mode = \"fresh\"\n"
+                                   "batch_size = 8\n[stage.all]\niterations = 2\n"
+                                   "trainable = [\"C\"]\n";
+  const std::string retrained = (dir / "b.h5").string();
+  Result r = Run("train " + (dir / "b.toml").string() + " -o " + retrained);
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  const auto before = ReadModel(trained);
+  const auto after = ReadModel(retrained);
+  CHECK(after->Param("U") == before->Param("U"));
+  CHECK(after->Param("B").leftCols(6) == before->Param("B"));
+  CHECK((after->Param("B").col(6).array() == 0.1).all());
+  CHECK(after->Param("C") != before->Param("C"));  // the one trainable block moved
+  std::ofstream(dir / "c.toml") << "seed = 4\n[model]\nkind = \"low_rank\"\nN = 9\nR = 2\n"
+                                << "output_size = 3\ninput_size = 7\n[task]\nname = "
+                                   "\"multitask\"\nset = \"retrain\"\n[init]\nfrom = \""
+                                << trained << "\"\n";
+  Result bad = Run("train " + (dir / "c.toml").string() + " -o " + (dir / "c.h5").string());
+  CHECK(bad.status == 2);
+  CHECK_THAT(bad.output, Contains("init.from") && Contains("block 'U' is 8 x 2 there"));
+  fs::remove_all(dir);
+}
+
 TEST_CASE("ctrnn names a bad config key and value and writes nothing", "[cli]") {
   const fs::path dir = TempDir();
   const std::string out = (dir / "bad.h5").string();

@@ -118,6 +118,33 @@ struct FixedPointsArgs {
 // and the file is not modified.
 int FixedPointsCommand(const FixedPointsArgs& args);
 
+struct TimescalesArgs {
+  std::string run_path;
+  Eigen::Index trials = 10;
+  std::int64_t steps = 101'000;
+  std::int64_t burn = 500;
+  Eigen::Index max_lag = 200;
+  Eigen::Index fit_lag = 30;
+  double tau_max = 100.0;
+  double dt = 1.0;
+  std::uint64_t seed = 0;
+  int threads = 0;
+  std::string command_line;
+};
+// τ_net of every unit of the run's model (timescales spec §5.2) written to /timescales of the run
+// file (analysis_ts_commands.cc), replacing an existing /timescales.
+int Timescales(const TimescalesArgs& args);
+
+struct PcaArgs {
+  std::string run_path;
+  std::string block;  // empty: the whole state
+  Eigen::Index components = 0;
+  double threshold = 0.9;
+  std::string command_line;
+};
+// PCA of the run's /trajectories, written to /pca of the run file (replacing an existing one).
+int PcaCommand(const PcaArgs& args);
+
 }  // namespace ctrnn::cli
 
 #endif  // CTRNN_EXPERIMENTS_CLI_COMMANDS_H_

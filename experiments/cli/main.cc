@@ -146,6 +146,32 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"cholesky", "qr"}));
   fp_cmd->add_option("--dt", fp.dt, "Time per step of a discrete map, for timescales (default 1)");
 
+  ctrnn::cli::TimescalesArgs ts;
+  ts.command_line = command_line;
+  CLI::App* ts_cmd = app.add_subcommand(
+      "timescales", "Autocorrelation timescales tau_net of a run's model, into /timescales");
+  ts_cmd->add_option("file", ts.run_path, "Run file (HDF5) with /model; gains /timescales")
+      ->required();
+  ts_cmd->add_option("--trials", ts.trials, "Independent trials (default 10)");
+  ts_cmd->add_option("--steps", ts.steps, "Steps per trial (default 101000)");
+  ts_cmd->add_option("--burn", ts.burn, "Initial states dropped (default 500)");
+  ts_cmd->add_option("--max-lag", ts.max_lag, "Lags kept (default 200)");
+  ts_cmd->add_option("--fit-lag", ts.fit_lag, "Last lag fitted (default 30)");
+  ts_cmd->add_option("--tau-max", ts.tau_max, "Upper bound of fitted tau (default 100)");
+  ts_cmd->add_option("--dt", ts.dt, "Euler step of continuous models (default 1)");
+  ts_cmd->add_option("--seed", ts.seed, "Seed of inputs and initial states (default 0)");
+  ts_cmd->add_option("--threads", ts.threads, "Worker threads (default: all cores)");
+
+  ctrnn::cli::PcaArgs pca;
+  pca.command_line = command_line;
+  CLI::App* pca_cmd =
+      app.add_subcommand("pca", "PCA of a run's trajectories (pooled over trials and times)");
+  pca_cmd->add_option("file", pca.run_path, "Run file (HDF5) with /trajectories; gains /pca")
+      ->required();
+  pca_cmd->add_option("--block", pca.block, "State block to analyse (default: the whole state)");
+  pca_cmd->add_option("--components", pca.components, "Components kept (default: all)");
+  pca_cmd->add_option("--threshold", pca.threshold, "Explained-variance threshold (default 0.9)");
+
   // --print-default-config needs no output file.
   for (int i = 1; i < argc; ++i) {
     if (std::string(argv[i]) == "--print-default-config") {
@@ -183,6 +209,8 @@ int main(int argc, char** argv) {
     if (sweep_cmd->parsed()) return ctrnn::cli::Sweep(sweep);
     if (info->parsed()) return ctrnn::cli::Info(info_path);
     if (fp_cmd->parsed()) return ctrnn::cli::FixedPointsCommand(fp);
+    if (ts_cmd->parsed()) return ctrnn::cli::Timescales(ts);
+    if (pca_cmd->parsed()) return ctrnn::cli::PcaCommand(pca);
   } catch (const std::exception& e) {
     std::cerr << "ctrnn: error: " << e.what() << "\n";
     return 2;

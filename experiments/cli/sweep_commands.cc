@@ -139,7 +139,8 @@ int Sweep(const SweepArgs& args) {
   std::cout << jobs.size() << " runs (" << args.configs.size() << " configs x " << seeds.size()
             << " seeds): " << counts["done"] << " done, " << counts["failed"] << " failed, "
             << counts["resume"] << " to resume, " << counts["new"] << " new; " << parallel
-            << " at a time\n";
+            << " at a time\n"
+            << std::flush;
   if (args.dry_run) {
     for (const Job& j : jobs) std::cout << "  " << j.status << "  " << j.output << "\n";
     return 0;

@@ -61,6 +61,50 @@ std::string ConfigText(const std::string& run_file) {
   throw std::runtime_error("'" + run_file + "': /config has no attribute 'toml'");
 }
 
+// [init] from = "RUN.h5" (with "{seed}" replaced by the run's seed): start from a trained run's
+// parameters instead of the model's initialisation, e.g. to retrain a network on a new task with
+// an extra input channel (NM-RNN spec §2.2: the new column of the input weights is
+// new_columns = 0.1). Every block of the trained run must exist in the new model with the same
+// rows and at most as many columns; its leading columns are copied and any further columns are set
+// to new_columns (or keep the new model's initialisation if new_columns is not given). Blocks the
+// trained run lacks keep their initialisation; the initial state is copied when the sizes agree.
+// With apply = false (a resumed run, whose checkpoint already holds the parameters) the keys are
+// only read.
+void InitFrom(Config* root, std::uint64_t seed, Model* model, bool apply) {
+  if (!root->Has("init")) return;
+  Config& init = root->Sub("init");
+  std::string path = init.GetString("from", "");
+  const bool fill = init.Has("new_columns");
+  const double value = fill ? init.GetDouble("new_columns", 0.0, -1e12, 1e12) : 0.0;
+  if (path.empty()) throw std::invalid_argument("init.from: the trained run file is missing");
+  if (!apply) return;
+  for (size_t at; (at = path.find("{seed}")) != std::string::npos;) {
+    path.replace(at, 6, std::to_string(seed));
+  }
+  const std::unique_ptr<Model> trained = ReadModel(path);
+  for (const ParamBlock& b : trained->layout().blocks()) {
+    if (!model->layout().Has(b.name)) {
+      throw std::invalid_argument("init.from '" + path + "': block '" + b.name +
+                                  "' is not a parameter of the new " + model->kind());
+    }
+    const auto old_value = trained->Param(b.name);
+    Eigen::MatrixXd next = model->Param(b.name);
+    if (next.rows() != old_value.rows() || next.cols() < old_value.cols()) {
+      throw std::invalid_argument(
+          "init.from '" + path + "': block '" + b.name + "' is " +
+          std::to_string(old_value.rows()) + " x " + std::to_string(old_value.cols()) +
+          " there and " + std::to_string(next.rows()) + " x " + std::to_string(next.cols()) +
+          " in the new model (same rows and at least as many columns needed)");
+    }
+    next.leftCols(old_value.cols()) = old_value;
+    if (fill) next.rightCols(next.cols() - old_value.cols()).setConstant(value);
+    model->SetParam(b.name, next);
+  }
+  if (trained->state_size() == model->state_size()) {
+    model->set_initial_state(trained->initial_state());
+  }
+}
+
 struct TrainRun {
   Config config;
   std::uint64_t seed = 0;
@@ -93,6 +137,7 @@ int Train(const TrainArgs& args) {
   run.seed = static_cast<std::uint64_t>(run.config.GetInt("seed", 0, 0, std::int64_t{1} << 62));
   run.model_config = &run.config.Sub("model");
   run.model = MakeModel(run.model_config, run.seed);
+  InitFrom(&run.config, run.seed, run.model.get(), args.resume_path.empty());
   run.task = MakeTask(&run.config.Sub("task"));
   run.options = TrainOptionsFromConfig(&run.config, run.seed, run.task->loss());
   if (args.iterations) {

@@ -85,6 +85,7 @@ class Ctrnn final : public ContinuousModel {
   // The effective time constants τ̃ and recurrent weights (diagonal masked) in use.
   const Eigen::VectorXd& effective_tau() const { return tau_eff_; }
   const Eigen::MatrixXd& effective_w() const { return w_eff_; }
+  const CtrnnOptions& options() const { return opt_; }
 
  private:
   void Refresh() override;

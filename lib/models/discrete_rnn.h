@@ -109,6 +109,7 @@ class DiscreteRnn final : public DiscreteModel {
 
   // The effective time constants τ̃ = max(τ, tau_min) (length N).
   Eigen::VectorXd effective_tau() const { return alpha_.cwiseInverse(); }
+  const Options& options() const { return options_; }
 
  protected:
   void Refresh() override;

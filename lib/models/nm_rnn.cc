@@ -348,6 +348,13 @@ NmRnn::NmRnn(const NmRnnOptions& options) : opt_(options) {
     throw std::invalid_argument("nm_rnn: x_input_size = " + std::to_string(opt_.x_input_size) +
                                 " must lie in [1, input_size = " + std::to_string(u) + "]");
   }
+  for (const auto& [k, value] : opt_.clamped_s) {
+    if (k < 0 || k >= r || !(value >= 0.0 && value <= 1.0)) {
+      throw std::invalid_argument(
+          "nm_rnn: clamped_s (" + std::to_string(k) + ", " + std::to_string(value) +
+          ") needs 0 <= k < R = " + std::to_string(r) + " and a value in [0, 1]");
+    }
+  }
   u_off_ = layout_.Add("U", {n, r}, "left factors before orthonormalisation (row_factors)");
   if (!opt_.linear_symmetric) v_off_ = layout_.Add("V", {n, r}, "right factors (column_factors)");
   bx_off_ = layout_.Add("B_x", {n, opt_.x_input_size}, "input weights of x (input_weights)");
@@ -516,6 +523,7 @@ void NmRnn::Gates(ConstMatRef z_t, Work* w) const {
   AY(z_t, Of(a_z_t_), /*add=*/false, w->s_t);
   w->s_t.rowwise() += theta_.segment(b_off_, opt_.rank).transpose();
   Apply(Nonlinearity::kSigmoid, w->s_t, w->s_t);
+  for (const auto& [k, value] : opt_.clamped_s) w->s_t.col(k).setConstant(value);
 }
 
 void NmRnn::XDrive(ConstMatRef u, Work* w, MatRef drive) const {
@@ -577,6 +585,7 @@ void NmRnn::PullBackX(ConstMatRef u,
   w->h_bar_t = g_ * w->s_t.cwiseProduct(w->e_t);
   // s̄ = g h ⊙ e, then through the sigmoid.
   w->p_t = (g_ * w->h_t.cwiseProduct(w->e_t)).cwiseProduct(w->s_t - w->s_t.cwiseProduct(w->s_t));
+  for (const auto& clamp : opt_.clamped_s) w->p_t.col(clamp.first).setZero();  // s_k constant
   // L̄ = q wᵀ (+ φ h̄ᵀ when V = L), V̄ = φ h̄ᵀ.
   w->w_t = (c * g_) * w->s_t.cwiseProduct(w->h_t);
   Eigen::Map<Eigen::MatrixXd> gu(g_theta.data() + u_off_, n, r);
@@ -715,8 +724,8 @@ Eigen::MatrixXd NmRnn::Jacobian(ConstVecRef state, ConstVecRef u) const {
   }
   jac.topRows(m) /= opt_.tau_z;
   const Eigen::VectorXd s = w.s_t.row(0).transpose();
-  const Eigen::VectorXd ds =
-      (w.h_t.row(0).transpose().array() * s.array() * (1.0 - s.array())).matrix();
+  Eigen::VectorXd ds = (w.h_t.row(0).transpose().array() * s.array() * (1.0 - s.array())).matrix();
+  for (const auto& clamp : opt_.clamped_s) ds(clamp.first) = 0.0;  // s_k constant
   jac.bottomLeftCorner(n, m) = g_ * l_ * ds.asDiagonal() * Block(az_off_, r, m);
   jac.bottomRightCorner(n, n) =
       g_ * l_ * s.asDiagonal() * VEff().transpose() * w.phi_slope().col(0).asDiagonal();

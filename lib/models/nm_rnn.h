@@ -40,6 +40,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "lib/config.h"
 #include "lib/model.h"
@@ -65,6 +67,9 @@ struct NmRnnOptions {
   double x0 = 0.1;
   double z0 = 0.1;
   bool sequential_euler = true;
+  // Ablation view (spec §4.2, §6.11): (k, value) holds s_k ≡ value (k < R, value in [0, 1]) in
+  // every function of the model, with zero derivative; not a config key (solvers/perturb.h).
+  std::vector<std::pair<Eigen::Index, double>> clamped_s;
 };
 
 class NmRnn final : public ContinuousModel {

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The Element Finder experiment of the NM-RNN paper, end to end: train every configuration with
+# every seed (ctrnn sweep), then build the table and the loss curves (experiments/eft/results.py).
+#
+#   experiments/eft/run.sh [SEEDS]     # default 0-9
+#
+# Needs a build (scripts/build.sh). CTRNN_BIN picks the binary.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+seeds=${1:-0-9}
+bin=${CTRNN_BIN:-build/ctrnn}
+"$bin" sweep experiments/eft/*.toml --seeds "$seeds" -d data/runs/eft
+/usr/bin/python3 experiments/eft/results.py data/runs/eft -o experiments/eft/results
