@@ -93,6 +93,31 @@ int Sweep(const SweepArgs& args);
 // Prints a summary of a run file.
 int Info(const std::string& path);
 
+struct FixedPointsArgs {
+  std::string run_path;
+  std::vector<double> input;     // u*; empty: zeros
+  std::vector<double> frozen_s;  // NM-RNN: search the x-network at this s (R values)
+  Eigen::Index seeds = 256;      // states sampled from /trajectories
+  double noise = 0.0;            // N(0, noise²) added to each seed entry
+  std::uint64_t seed = 0;        // of the sampling and the noise
+  double tol_q = 1e-20;
+  double slow_q_threshold = 1e-8;
+  std::int64_t max_iterations = 200;
+  double tol_unique = 1e-3;
+  bool keep_outliers = false;              // skip the distance-outlier exclusion
+  bool subspace = false;                   // low-rank subspace search
+  std::string linear_solver = "cholesky";  // "cholesky" | "qr"
+  double dt = 1.0;                         // time per step of a discrete map (timescales)
+  std::string command_line;
+};
+// Fixed and slow points of a run's model under constant input u*, seeded from its trajectories,
+// with their Jacobians, eigen-decompositions, stability and timescales; adds (or replaces)
+// /fixed_points in the run file, atomically; every other object is left as it was. Exit code 0 if a
+// point was kept, 3 if none. A file that lacks what the command needs (not a run file, no /model or
+// /trajectories, a model kind the options do not apply to) throws naming the file and the object,
+// and the file is not modified.
+int FixedPointsCommand(const FixedPointsArgs& args);
+
 struct TimescalesArgs {
   std::string run_path;
   Eigen::Index trials = 10;

@@ -110,6 +110,42 @@ int main(int argc, char** argv) {
   CLI::App* info = app.add_subcommand("info", "Summarise a run file");
   info->add_option("file", info_path, "Run file (HDF5)")->required();
 
+  ctrnn::cli::FixedPointsArgs fp;
+  fp.command_line = command_line;
+  CLI::App* fp_cmd = app.add_subcommand(
+      "fixed-points",
+      "Fixed and slow points of a run's model, linearised; adds /fixed_points to the run file");
+  fp_cmd->add_option("file", fp.run_path, "Run file with /model and /trajectories")->required();
+  fp_cmd->add_option("--input", fp.input, "Constant input u*, comma-separated (default: zeros)")
+      ->delimiter(',');
+  fp_cmd->add_option("--seeds", fp.seeds, "Seeds sampled from the trajectories (default 256)");
+  fp_cmd->add_option("--noise", fp.noise, "Std. dev. of Gaussian noise on the seeds (default 0)");
+  fp_cmd->add_option("--seed", fp.seed, "Random seed of the sampling (default 0)");
+  fp_cmd->add_option("--tol-q", fp.tol_q, "q at or below which a point is fixed (default 1e-20)");
+  fp_cmd->add_option("--slow-q",
+                     fp.slow_q_threshold,
+                     "q at or below which a point is kept as slow (default 1e-8)");
+  fp_cmd->add_option("--max-iterations",
+                     fp.max_iterations,
+                     "Levenberg-Marquardt iterations per seed (default 200)");
+  fp_cmd->add_option("--tol-unique",
+                     fp.tol_unique,
+                     "Points closer than this in every coordinate are one (default 1e-3)");
+  fp_cmd->add_flag("--keep-outliers",
+                   fp.keep_outliers,
+                   "Keep points far from the seeds (default: drop beyond 10x their spread)");
+  fp_cmd->add_flag(
+      "--subspace", fp.subspace, "Search the low-rank subspace B u* + span(L) (low_rank, nm_rnn)");
+  fp_cmd
+      ->add_option("--frozen-s",
+                   fp.frozen_s,
+                   "NM-RNN: the x-network at this modulation s, comma-separated (R values)")
+      ->delimiter(',');
+  fp_cmd
+      ->add_option("--linear-solver", fp.linear_solver, "LM step solver: cholesky (default) or qr")
+      ->check(CLI::IsMember({"cholesky", "qr"}));
+  fp_cmd->add_option("--dt", fp.dt, "Time per step of a discrete map, for timescales (default 1)");
+
   ctrnn::cli::TimescalesArgs ts;
   ts.command_line = command_line;
   CLI::App* ts_cmd = app.add_subcommand(
@@ -172,6 +208,7 @@ int main(int argc, char** argv) {
     }
     if (sweep_cmd->parsed()) return ctrnn::cli::Sweep(sweep);
     if (info->parsed()) return ctrnn::cli::Info(info_path);
+    if (fp_cmd->parsed()) return ctrnn::cli::FixedPointsCommand(fp);
     if (ts_cmd->parsed()) return ctrnn::cli::Timescales(ts);
     if (pca_cmd->parsed()) return ctrnn::cli::PcaCommand(pca);
   } catch (const std::exception& e) {

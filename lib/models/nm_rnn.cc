@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -731,6 +732,44 @@ Eigen::MatrixXd NmRnn::Jacobian(ConstVecRef state, ConstVecRef u) const {
   jac.bottomRightCorner(n, n).diagonal().array() -= 1.0;
   jac.bottomRows(n) /= opt_.tau_x;
   return jac;
+}
+
+namespace {
+
+void CheckSize(const char* function, const char* what, Eigen::Index got, Eigen::Index want) {
+  if (got != want) {
+    throw std::invalid_argument(std::string("nm_rnn: ") + function + ": " + what + " has " +
+                                std::to_string(got) + " entries, expected " + std::to_string(want));
+  }
+}
+
+}  // namespace
+
+Eigen::VectorXd NmRnn::XInputDrive(ConstVecRef u) const {
+  CheckSize("XInputDrive", "u", u.size(), opt_.input_size);
+  return Block(bx_off_, opt_.num_neurons, opt_.x_input_size) * u.head(opt_.x_input_size);
+}
+
+// One state, plain Eigen: analysis calls these a few hundred times, not in a time loop.
+Eigen::VectorXd NmRnn::XRhsAtS(ConstVecRef x, ConstVecRef s, ConstVecRef u) const {
+  CheckSize("XRhsAtS", "x", x.size(), opt_.num_neurons);
+  CheckSize("XRhsAtS", "s", s.size(), opt_.rank);
+  const Eigen::VectorXd phi =
+      opt_.linear_symmetric ? Eigen::VectorXd(x) : Eigen::VectorXd(x.array().tanh().matrix());
+  const Eigen::VectorXd h = VEff().transpose() * phi;
+  Eigen::VectorXd dx = g_ * (l_ * s.cwiseProduct(h)) + XInputDrive(u);
+  return (dx - x) / opt_.tau_x;
+}
+
+Eigen::MatrixXd NmRnn::XJacobianAtS(ConstVecRef x, ConstVecRef s, ConstVecRef u) const {
+  CheckSize("XJacobianAtS", "x", x.size(), opt_.num_neurons);
+  CheckSize("XJacobianAtS", "s", s.size(), opt_.rank);
+  CheckSize("XJacobianAtS", "u", u.size(), opt_.input_size);
+  Eigen::VectorXd slope = Eigen::VectorXd::Ones(x.size());
+  if (!opt_.linear_symmetric) slope = (1.0 - x.array().tanh().square()).matrix();
+  Eigen::MatrixXd jac = g_ * (l_ * s.asDiagonal()) * (VEff().transpose() * slope.asDiagonal());
+  jac.diagonal().array() -= 1.0;
+  return jac / opt_.tau_x;
 }
 
 void NmRnn::Readout(ConstMatRef state, MatRef y) const {

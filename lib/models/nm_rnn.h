@@ -108,6 +108,19 @@ class NmRnn final : public ContinuousModel {
   // The left factors L in use (Q of the QR, or U itself).
   const Eigen::MatrixXd& left_factors() const { return l_; }
 
+  // The output network alone at a frozen modulation s (R values, normally in (0, 1)), for one
+  // state x (N) and input u (input_size): the x-network "at a given neuromodulatory state", whose
+  // fixed points and spectra analyses ask for.
+  //   f_x(x; s, u) = (−x + g L diag(s) V_effᵀ φ(x) + B_x u_x) / τ_x                (N)
+  //   ∂f_x/∂x      = (−I + g L diag(s) V_effᵀ diag(φ'(x))) / τ_x                   (N x N)
+  // Both throw std::invalid_argument naming the argument when a size is wrong.
+  Eigen::VectorXd XRhsAtS(ConstVecRef x, ConstVecRef s, ConstVecRef u) const;
+  Eigen::MatrixXd XJacobianAtS(ConstVecRef x, ConstVecRef s, ConstVecRef u) const;
+  // B_x u_x (N): the x-network's input drive. Every fixed point of the x-network under constant
+  // input u (at any s, and of the full (z, x) system) lies in the affine subspace
+  // B_x u_x + span(L). Throws std::invalid_argument if u has the wrong size.
+  Eigen::VectorXd XInputDrive(ConstVecRef u) const;
+
  private:
   void Refresh() override;
   // Scratch of the forward pieces and their adjoints, one per thread (the model is const and may
