@@ -331,6 +331,36 @@ TEST_CASE("Euler at dt = 1 is the timescales paper's Variant B update (spec §1.
   }
 }
 
+TEST_CASE("the LSTM-gating identity of the linear symmetric NM-RNN (spec §4.3)",
+          "[integrate][closed_form]") {
+  // φ(x) = x, V = L (orthonormal), Euler with Δt = τx: w_t = Lᵀx_t obeys the LSTM cell update
+  // w_t = s_t ⊙ w_{t−1} + LᵀB_x u_t, with s_t = σ(A_z z_t + b_z) the forget gate.
+  auto model = MakeFromToml(
+      "kind = 'nm_rnn'\nN = 30\nM = 4\nR = 3\nlinear_symmetric = true\ntau_x = 1.0\ntau_z = 5.0");
+  const auto& nm = static_cast<const NmRnn&>(*model);
+  const Eigen::MatrixXd& l = nm.left_factors();
+  REQUIRE(RelErr(l.transpose() * l, Eigen::MatrixXd::Identity(3, 3), 1.0) < 1e-14);
+  Rng rng(3);
+  const Batch batch = RandomBatch(3, 4, 60, 1.0, &rng);
+  IntegrateOptions o = EulerDt1();
+  o.record_extras = true;
+  Trajectory traj;
+  REQUIRE(Integrate(*model, batch, o, &traj).ok());
+  const Eigen::MatrixXd lbx = l.transpose() * model->Param("B_x");
+  double worst = 0.0, scale = 0.0;
+  for (size_t t = 1; t < traj.states.size(); ++t) {
+    const Eigen::MatrixXd w_prev = l.transpose() * traj.states[t - 1].bottomRows(30);
+    const Eigen::MatrixXd w = l.transpose() * traj.states[t].bottomRows(30);
+    const Eigen::MatrixXd gate = traj.extras.at("s")[t];
+    const Eigen::MatrixXd lstm = gate.cwiseProduct(w_prev) + lbx * batch.inputs[t - 1];
+    worst = std::max(worst, (w - lstm).cwiseAbs().maxCoeff());
+    scale = std::max(scale, w.cwiseAbs().maxCoeff());
+  }
+  INFO("worst |w_t − (s_t ⊙ w_{t−1} + LᵀB_x u_t)| = " << worst << ", max |w| = " << scale);
+  CHECK(scale > 0.1);
+  CHECK(worst <= 1e-13 * scale);
+}
+
 TEST_CASE("the QR backward pass matches finite differences", "[model][closed_form]") {
   Rng rng(8);
   const Eigen::MatrixXd a = rng.NormalMatrix(6, 3, 1.0);
