@@ -1062,30 +1062,13 @@ std::string Describe(const std::string& path, Where* where) {
   return out.str();
 }
 
-}  // namespace
-
-void WriteRun(const std::string& path, const RunRecord& record) {
-  ValidateRecord(path, record);
-  std::lock_guard<std::mutex> lock(ArchiveMutex());
-  H5::Exception::dontPrint();
-  const std::string temp = path + ".tmp-" + std::to_string(::getpid());
-  Where where{path};
+// Runs fill(), which writes the complete file `temp`, then publishes it at `path`: fsync, rename,
+// fsync of the directory. On any failure `temp` is removed and `path` is untouched; an HDF5 error
+// is reported naming the file and where->object.
+template <typename Fill>
+void WriteAtomically(const std::string& path, const std::string& temp, Where* where, Fill fill) {
   try {
-    {
-      H5::FileCreatPropList fcpl;
-      SetCreationOrder(fcpl.getId());  // the root group's order comes from the file's plist
-      H5::FileAccPropList fapl;
-      // The 1.8 format stores large attributes (long `times`, big configs)
-      // densely; the default earliest format caps an object's attributes at 64
-      // KiB.
-      fapl.setLibverBounds(H5F_LIBVER_V18, H5F_LIBVER_V18);
-      // Closing fails, rather than lingering, if an object were somehow still
-      // open.
-      fapl.setFcloseDegree(H5F_CLOSE_SEMI);
-      H5::H5File file = CreateFile(path, temp, fcpl, fapl);
-      WriteContents(file, record, &where);
-      file.close();
-    }
+    fill();
     SyncToDisk(temp, true);
     if (std::rename(temp.c_str(), path.c_str()) != 0) {
       throw std::runtime_error("cannot write '" + path + "': cannot rename '" + temp +
@@ -1094,14 +1077,38 @@ void WriteRun(const std::string& path, const RunRecord& record) {
   } catch (const H5::Exception& e) {
     const std::string detail = Hdf5Detail(e);
     std::remove(temp.c_str());
-    where.Fail("HDF5 error: " + detail);
+    where->Fail("HDF5 error: " + detail);
   } catch (...) {
     std::remove(temp.c_str());
     throw;
   }
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  SyncToDisk(parent.empty() ? "." : parent.string(),
-             false);  // make the rename durable
+  SyncToDisk(parent.empty() ? "." : parent.string(), false);  // make the rename durable
+}
+
+}  // namespace
+
+void WriteRun(const std::string& path, const RunRecord& record) {
+  ValidateRecord(path, record);
+  std::lock_guard<std::mutex> lock(ArchiveMutex());
+  H5::Exception::dontPrint();
+  const std::string temp = path + ".tmp-" + std::to_string(::getpid());
+  Where where{path};
+  WriteAtomically(path, temp, &where, [&] {
+    H5::FileCreatPropList fcpl;
+    SetCreationOrder(fcpl.getId());  // the root group's order comes from the file's plist
+    H5::FileAccPropList fapl;
+    // The 1.8 format stores large attributes (long `times`, big configs)
+    // densely; the default earliest format caps an object's attributes at 64
+    // KiB.
+    fapl.setLibverBounds(H5F_LIBVER_V18, H5F_LIBVER_V18);
+    // Closing fails, rather than lingering, if an object were somehow still
+    // open.
+    fapl.setFcloseDegree(H5F_CLOSE_SEMI);
+    H5::H5File file = CreateFile(path, temp, fcpl, fapl);
+    WriteContents(file, record, &where);
+    file.close();
+  });
 }
 
 namespace {
@@ -1139,7 +1146,7 @@ void AddGroupsToRun(const std::string& path,
     FailHdf5(where, e);
   }
   const std::string temp = path + ".tmp-" + std::to_string(::getpid());
-  try {
+  WriteAtomically(path, temp, &where, [&] {
     std::error_code ec;
     std::filesystem::copy_file(path, temp, std::filesystem::copy_options::overwrite_existing, ec);
     if (ec) {
@@ -1164,21 +1171,7 @@ void AddGroupsToRun(const std::string& path,
       }
       file.close();
     }
-    SyncToDisk(temp, true);
-    if (std::rename(temp.c_str(), path.c_str()) != 0) {
-      throw std::runtime_error("cannot write '" + path + "': cannot rename '" + temp +
-                               "' to it: " + std::strerror(errno));
-    }
-  } catch (const H5::Exception& e) {
-    const std::string detail = Hdf5Detail(e);
-    std::remove(temp.c_str());
-    where.Fail("HDF5 error: " + detail);
-  } catch (...) {
-    std::remove(temp.c_str());
-    throw;
-  }
-  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  SyncToDisk(parent.empty() ? "." : parent.string(), false);
+  });
 }
 
 void CheckRunFile(const std::string& path) {
