@@ -14,6 +14,7 @@
 #include "lib/archive.h"
 #include "lib/config.h"
 #include "lib/models/factory.h"
+#include "tests/cli_testing.h"
 
 namespace ctrnn {
 namespace {
@@ -21,26 +22,10 @@ namespace {
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
 
-struct Result {
-  int status;
-  std::string output;
-};
+using Result = testing::CommandResult;
+Result Run(const std::string& args) { return testing::RunCtrnn(args); }
 
-Result Run(const std::string& args) {
-  const fs::path log =
-      fs::temp_directory_path() / ("ctrnn_analysis_" + std::to_string(::getpid()) + ".log");
-  const std::string cmd = std::string(CTRNN_BINARY) + " " + args + " > " + log.string() + " 2>&1";
-  const int raw = std::system(cmd.c_str());
-  std::ifstream in(log);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  fs::remove(log);
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, text};
-}
-
-std::string Bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
+std::string Bytes(const std::string& path) { return testing::FileBytes(path); }
 
 fs::path TempDir() {
   const fs::path dir =

@@ -14,6 +14,7 @@
 #include "lib/archive.h"
 #include "solvers/integrate.h"
 #include "solvers/train_io.h"
+#include "tests/cli_testing.h"
 
 namespace ctrnn {
 namespace {
@@ -21,21 +22,8 @@ namespace {
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
 
-struct Result {
-  int status;
-  std::string output;
-};
-
-Result Run(const std::string& args) {
-  const fs::path log =
-      fs::temp_directory_path() / ("ctrnn_cli_" + std::to_string(::getpid()) + ".log");
-  const std::string cmd = std::string(CTRNN_BINARY) + " " + args + " > " + log.string() + " 2>&1";
-  const int raw = std::system(cmd.c_str());
-  std::ifstream in(log);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  fs::remove(log);
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, text};
-}
+using Result = testing::CommandResult;
+Result Run(const std::string& args) { return testing::RunCtrnn(args); }
 
 fs::path TempDir() {
   const fs::path dir = fs::temp_directory_path() / ("ctrnn_cli_test_" + std::to_string(::getpid()));

@@ -24,6 +24,7 @@
 #include "lib/models/nm_rnn.h"
 #include "solvers/fixed_points.h"
 #include "solvers/linearize.h"
+#include "tests/cli_testing.h"
 #include "tests/testing.h"
 
 namespace ctrnn {
@@ -587,26 +588,10 @@ TEST_CASE("seeds are sampled from recorded states, reproducibly, plus noise", "[
 
 namespace fs = std::filesystem;
 
-struct CommandResult {
-  int status;
-  std::string output;
-};
+using testing::CommandResult;
+using testing::RunCtrnn;
 
-CommandResult RunCtrnn(const std::string& args) {
-  const fs::path log =
-      fs::temp_directory_path() / ("ctrnn_fp_" + std::to_string(::getpid()) + ".log");
-  const std::string cmd = std::string(CTRNN_BINARY) + " " + args + " > " + log.string() + " 2>&1";
-  const int raw = std::system(cmd.c_str());
-  std::ifstream in(log);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  fs::remove(log);
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, text};
-}
-
-std::string Bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+std::string Bytes(const fs::path& path) { return testing::FileBytes(path); }
 
 const ArchiveArray& Array(const ArchiveGroup& g, const std::string& name) {
   for (const ArchiveArray& a : g.arrays) {
