@@ -226,4 +226,15 @@ void EvaluateLoss(const Batch& batch,
   }
 }
 
+LossOptions LossOptionsFromConfig(Config* c, const LossOptions& defaults) {
+  LossOptions o = defaults;
+  o.kind = ParseLossKind(
+      c->GetString("kind", LossKindName(defaults.kind), {"mse", "final_mse", "cross_entropy"}),
+      c->path() + ".kind");
+  if (o.kind == LossKind::kCrossEntropy) {
+    o.num_classes = c->GetInt("num_classes", defaults.num_classes, 1, 1 << 20);
+  }
+  return o;
+}
+
 }  // namespace ctrnn

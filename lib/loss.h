@@ -25,6 +25,7 @@
 #include <Eigen/Core>
 
 #include "lib/batch.h"
+#include "lib/config.h"
 
 namespace ctrnn {
 
@@ -41,6 +42,11 @@ struct LossOptions {
   // Throws std::invalid_argument naming the field and value.
   void Validate() const;
 };
+
+// Options from a [loss] table: kind ("mse" | "final_mse" | "cross_entropy") and, for the
+// cross-entropy, num_classes; both default to `defaults` (usually the task's own loss). A wrong
+// value throws std::invalid_argument naming the key.
+LossOptions LossOptionsFromConfig(Config* loss_table, const LossOptions& defaults);
 
 struct LossValue {
   double loss = 0.0;

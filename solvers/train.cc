@@ -48,13 +48,7 @@ TrainOptions TrainOptionsFromConfig(Config* root,
                                     const LossOptions& task_loss) {
   TrainOptions o;
   o.seed = seed;
-  Config& loss = root->Sub("loss");
-  o.loss.kind = ParseLossKind(
-      loss.GetString("kind", LossKindName(task_loss.kind), {"mse", "final_mse", "cross_entropy"}),
-      loss.path() + ".kind");
-  if (o.loss.kind == LossKind::kCrossEntropy) {
-    o.loss.num_classes = loss.GetInt("num_classes", task_loss.num_classes, 1, 1 << 20);
-  }
+  o.loss = LossOptionsFromConfig(&root->Sub("loss"), task_loss);
   o.gradient.integrate = IntegrateOptionsFromConfig(&root->Sub("integrator"));
   Config& g = root->Sub("gradient");
   o.gradient.checkpoint_every_bins = g.GetInt("checkpoint_every_bins", 0, 0, std::int64_t{1} << 40);

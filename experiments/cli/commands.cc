@@ -116,14 +116,7 @@ int Simulate(const SimulateArgs& args) {
 int Gradient(const GradientArgs& args) {
   Setup setup = LoadSetup(args.config_path, args.seed, args.stepper);
   Config& config = setup.config;
-  Config& loss_config = config.Sub("loss");
-  LossOptions loss = setup.task->loss();
-  loss.kind = ParseLossKind(
-      loss_config.GetString("kind", LossKindName(loss.kind), {"mse", "final_mse", "cross_entropy"}),
-      "loss.kind");
-  if (loss.kind == LossKind::kCrossEntropy) {
-    loss.num_classes = loss_config.GetInt("num_classes", loss.num_classes, 1, 1 << 20);
-  }
+  const LossOptions loss = LossOptionsFromConfig(&config.Sub("loss"), setup.task->loss());
   Config& grad_config = config.Sub("gradient");
   if (args.method) grad_config.Set("method", *args.method);
   const std::string method =

@@ -237,14 +237,7 @@ int Evaluate(const EvaluateArgs& args) {
     batch = task->Sample(args.trials, &rng);
   }
   // The run's own loss: its [loss] table if it had one, else the task's.
-  LossOptions loss = task->loss();
-  Config& loss_config = config.Sub("loss");
-  loss.kind = ParseLossKind(
-      loss_config.GetString("kind", LossKindName(loss.kind), {"mse", "final_mse", "cross_entropy"}),
-      "loss.kind");
-  if (loss.kind == LossKind::kCrossEntropy) {
-    loss.num_classes = loss_config.GetInt("num_classes", loss.num_classes, 1, 1 << 20);
-  }
+  const LossOptions loss = LossOptionsFromConfig(&config.Sub("loss"), task->loss());
   Trajectory traj;
   const IntegrateSummary s = Integrate(*model, batch, integrate, &traj);
   std::vector<std::pair<std::string, double>> metrics;
