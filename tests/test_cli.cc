@@ -195,6 +195,13 @@ TEST_CASE("ctrnn sweep trains configs x seeds once, skips finished runs, names b
   INFO(again.output);
   CHECK(again.status == 0);
   CHECK_THAT(again.output, Contains("2 done") && Contains("0 runs in"));
+  // --iterations shortens every new run, exactly as `ctrnn train --iterations`.
+  const std::string short_runs = (dir / "short").string();
+  REQUIRE(Run("sweep " + cfg.string() + " --seeds 1 --iterations 5 -d " + short_runs).status == 0);
+  const std::string direct5 = (dir / "direct5.h5").string();
+  REQUIRE(Run("train " + cfg.string() + " --seed 1 --iterations 5 -o " + direct5).status == 0);
+  CHECK(ReadModel(short_runs + "/tiny_seed1.h5")->theta() == ReadModel(direct5)->theta());
+  CHECK(ReadModel(direct5)->theta() != ReadModel(direct)->theta());
   Result bad = Run("sweep " + cfg.string() + " --seeds 3-1 -d " + runs);
   CHECK(bad.status == 2);
   CHECK_THAT(bad.output, Contains("--seeds = \"3-1\""));
@@ -213,7 +220,7 @@ TEST_CASE("ctrnn train [init] from: retraining with a new input channel", "[cli]
   std::ofstream(dir / "b.toml") << "seed = 4\n"
                                 << model << "input_size = 7\n"
                                 << "[task]\nname = \"multitask\"\nset = \"retrain\"\n[init]\n"
-                                << "from = \"" << (dir / "a_seed{seed}.h5").string() << "\"\n"
+                                << "from = \"{dir}/a_seed{seed}.h5\"\n"  // the output's directory
                                 << "new_columns = 0.1\n[train]\nbatch_mode = \"fresh\"\n"
                                    "batch_size = 8\n[stage.all]\niterations = 2\n"
                                    "trainable = [\"C\"]\n";

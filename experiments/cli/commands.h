@@ -83,6 +83,7 @@ struct SweepArgs {
   std::string output_dir = "data/runs";
   std::int64_t jobs = 0;  // runs at a time; 0: one per core
   bool dry_run = false;
+  std::optional<std::int64_t> iterations;  // new runs: `ctrnn train --iterations`
 };
 // Trains every config with every seed, `jobs` `ctrnn train` processes at a time, one run file
 // <dir>/<config stem>_seed<k>.h5 (and its .log) each. A run whose file says it finished is

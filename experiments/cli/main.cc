@@ -105,6 +105,10 @@ int main(int argc, char** argv) {
   sweep_cmd->add_option("-d,--dir", sweep.output_dir, "Output directory (default data/runs)");
   sweep_cmd->add_option("-j,--jobs", sweep.jobs, "Runs at a time (default: one per core)");
   sweep_cmd->add_flag("--dry-run", sweep.dry_run, "List the runs and their status only");
+  sweep_cmd->add_option("--iterations",
+                        sweep.iterations,
+                        "Iterations of every new run (single-stage configs; a resumed run keeps "
+                        "its own)");
 
   std::string info_path;
   CLI::App* info = app.add_subcommand("info", "Summarise a run file");

@@ -85,12 +85,13 @@ std::string SelfPath() {
 }
 
 // Starts `ctrnn train …` for the job with stdout and stderr appended to its log.
-pid_t Start(const std::string& self, const Job& job) {
+pid_t Start(const std::string& self, const Job& job, std::optional<std::int64_t> iterations) {
   std::vector<std::string> args = {self, "train"};
   if (job.status == "resume") {
     args.insert(args.end(), {"--resume", job.output});
   } else {
     args.insert(args.end(), {job.config, "--seed", std::to_string(job.seed), "-o", job.output});
+    if (iterations) args.insert(args.end(), {"--iterations", std::to_string(*iterations)});
   }
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("ctrnn sweep: fork failed");
@@ -153,7 +154,7 @@ int Sweep(const SweepArgs& args) {
     while (next < jobs.size() && static_cast<std::int64_t>(running.size()) < parallel) {
       const Job& j = jobs[next++];
       if (j.status == "done" || j.status == "failed") continue;
-      running[Start(self, j)] = {&j, std::chrono::steady_clock::now()};
+      running[Start(self, j, args.iterations)] = {&j, std::chrono::steady_clock::now()};
     }
   };
   launch();

@@ -61,16 +61,18 @@ std::string ConfigText(const std::string& run_file) {
   throw std::runtime_error("'" + run_file + "': /config has no attribute 'toml'");
 }
 
-// [init] from = "RUN.h5" (with "{seed}" replaced by the run's seed): start from a trained run's
-// parameters instead of the model's initialisation, e.g. to retrain a network on a new task with
-// an extra input channel (NM-RNN spec §2.2: the new column of the input weights is
+// [init] from = "RUN.h5" (with "{seed}" replaced by the run's seed and "{dir}" by the directory of
+// the run file being written, so a sweep's retraining finds its own trained runs): start from a
+// trained run's parameters instead of the model's initialisation, e.g. to retrain a network on a
+// new task with an extra input channel (NM-RNN spec §2.2: the new column of the input weights is
 // new_columns = 0.1). Every block of the trained run must exist in the new model with the same
 // rows and at most as many columns; its leading columns are copied and any further columns are set
 // to new_columns (or keep the new model's initialisation if new_columns is not given). Blocks the
 // trained run lacks keep their initialisation; the initial state is copied when the sizes agree.
 // With apply = false (a resumed run, whose checkpoint already holds the parameters) the keys are
 // only read.
-void InitFrom(Config* root, std::uint64_t seed, Model* model, bool apply) {
+void InitFrom(
+    Config* root, std::uint64_t seed, const std::string& output, Model* model, bool apply) {
   if (!root->Has("init")) return;
   Config& init = root->Sub("init");
   std::string path = init.GetString("from", "");
@@ -81,6 +83,9 @@ void InitFrom(Config* root, std::uint64_t seed, Model* model, bool apply) {
   for (size_t at; (at = path.find("{seed}")) != std::string::npos;) {
     path.replace(at, 6, std::to_string(seed));
   }
+  std::string dir = std::filesystem::path(output).parent_path().string();
+  if (dir.empty()) dir = ".";
+  for (size_t at; (at = path.find("{dir}")) != std::string::npos;) path.replace(at, 5, dir);
   const std::unique_ptr<Model> trained = ReadModel(path);
   for (const ParamBlock& b : trained->layout().blocks()) {
     if (!model->layout().Has(b.name)) {
@@ -137,7 +142,7 @@ int Train(const TrainArgs& args) {
   run.seed = static_cast<std::uint64_t>(run.config.GetInt("seed", 0, 0, std::int64_t{1} << 62));
   run.model_config = &run.config.Sub("model");
   run.model = MakeModel(run.model_config, run.seed);
-  InitFrom(&run.config, run.seed, run.model.get(), args.resume_path.empty());
+  InitFrom(&run.config, run.seed, args.output, run.model.get(), args.resume_path.empty());
   run.task = MakeTask(&run.config.Sub("task"));
   run.options = TrainOptionsFromConfig(&run.config, run.seed, run.task->loss());
   if (args.iterations) {

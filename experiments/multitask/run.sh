@@ -3,21 +3,43 @@
 # retrain each (same seed) on MemoryAnti with only its NM subnetwork or input weights, evaluate on
 # the paper's fixed test trials, and build the table (experiments/multitask/results.py).
 #
-#   experiments/multitask/run.sh [SEEDS]     # default 0-9
+#   experiments/multitask/run.sh [SEEDS]     # default 0-9, the paper's budget (100k + 50k)
 #
-# Needs a build (scripts/build.sh). CTRNN_BIN picks the binary.
+# Needs a build (scripts/build.sh). Environment:
+#   CTRNN_BIN                  the binary (default build/ctrnn)
+#   CTRNN_JOBS                 runs at a time (default: one per core)
+#   CTRNN_MT_ITERATIONS        training iterations instead of the configs' 100k
+#   CTRNN_MT_RETRAIN_ITERATIONS  retraining iterations instead of the configs' 50k
+# A shortened budget writes its runs to data/runs/multitask_<train>_<retrain> and its table to
+# experiments/multitask/results_<train>_<retrain>, so it never mixes with full-budget runs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seeds=${1:-0-9}
 bin=${CTRNN_BIN:-build/ctrnn}
+jobs=()
+[ -n "${CTRNN_JOBS:-}" ] && jobs=(-j "$CTRNN_JOBS")
 out=data/runs/multitask
+results=experiments/multitask/results
+train_it=() retrain_it=()
+if [ -n "${CTRNN_MT_ITERATIONS:-}${CTRNN_MT_RETRAIN_ITERATIONS:-}" ]; then
+  n=${CTRNN_MT_ITERATIONS:-100000}
+  r=${CTRNN_MT_RETRAIN_ITERATIONS:-50000}
+  train_it=(--iterations "$n")
+  retrain_it=(--iterations "$r")
+  out=${out}_${n}_${r}
+  results=${results}_${n}_${r}
+fi
 models=(nm_rnn lr_rnn rnn lstm)
-train=()
-for m in "${models[@]}"; do train+=("experiments/multitask/$m.toml"); done
-"$bin" sweep "${train[@]}" --seeds "$seeds" -d "$out" | sed 's/^/train: /'
-retrain=()
-for m in "${models[@]}"; do retrain+=("experiments/multitask/${m}_retrain.toml"); done
-"$bin" sweep "${retrain[@]}" --seeds "$seeds" -d "$out" | sed 's/^/retrain: /'
+train=() retrain=()
+for m in "${models[@]}"; do
+  train+=("experiments/multitask/$m.toml")
+  retrain+=("experiments/multitask/${m}_retrain.toml")
+done
+# The retraining configs start from "{dir}/<model>_seed{seed}.h5": the trained runs of this $out.
+"$bin" sweep "${train[@]}" --seeds "$seeds" -d "$out" "${jobs[@]}" "${train_it[@]}" |
+  sed 's/^/train: /'
+"$bin" sweep "${retrain[@]}" --seeds "$seeds" -d "$out" "${jobs[@]}" "${retrain_it[@]}" |
+  sed 's/^/retrain: /'
 for f in "$out"/*_seed*.h5; do
   case "$f" in *_eval_*) continue ;; esac
   case "$f" in *_retrain_*) set=test_heldout ;; *) set=test ;; esac
@@ -26,4 +48,4 @@ for f in "$out"/*_seed*.h5; do
     "$bin" evaluate "$f" --best --set "$set" -o "$e" > /dev/null
   fi
 done
-/usr/bin/python3 experiments/multitask/results.py "$out" -o experiments/multitask/results
+/usr/bin/python3 experiments/multitask/results.py "$out" -o "$results"
