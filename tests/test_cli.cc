@@ -208,6 +208,56 @@ TEST_CASE("ctrnn sweep trains configs x seeds once, skips finished runs, names b
   fs::remove_all(dir);
 }
 
+TEST_CASE("ctrnn evaluate: s_k ablation and the trained network as an ODE", "[cli]") {
+  const fs::path dir = TempDir();
+  std::ofstream(dir / "nm.toml") << "seed = 2\n[model]\nkind = \"nm_rnn\"\nN = 12\nM = 4\nR = 3\n"
+                                    "[task]\nname = \"mwg\"\n[stage.all]\niterations = 3\n";
+  const std::string run = (dir / "nm.h5").string();
+  REQUIRE(Run("train " + (dir / "nm.toml").string() + " -o " + run).status == 0);
+  auto loss = [](const std::string& path) {
+    const std::optional<ArchiveGroup> evaluation = ReadGroup(path, "evaluation");
+    REQUIRE(evaluation);
+    for (const auto& [name, value] : evaluation->attributes) {
+      if (name == "loss") return std::get<double>(value);
+    }
+    return -1.0;
+  };
+  const std::string plain = (dir / "plain.h5").string();
+  REQUIRE(Run("evaluate " + run + " --set extrapolation -o " + plain).status == 0);
+  // s_1 ≡ 0 in every trial and bin; the other components still move; the loss changes.
+  const std::string ablated = (dir / "ablated.h5").string();
+  Result r = Run("evaluate " + run + " --set extrapolation --clamp-s 1=0 -o " + ablated);
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  std::vector<std::size_t> shape;
+  const std::vector<double> s = ReadDoubleArray(ablated, "trajectories/s", &shape);
+  REQUIRE(shape.size() == 3);
+  REQUIRE(shape[2] == 3);
+  double max_s1 = 0.0, max_s0 = 0.0;
+  for (std::size_t i = 0; i < s.size(); i += 3) {
+    max_s0 = std::max(max_s0, std::abs(s[i]));
+    max_s1 = std::max(max_s1, std::abs(s[i + 1]));
+  }
+  CHECK(max_s1 == 0.0);
+  CHECK(max_s0 > 0.0);
+  CHECK(loss(ablated) != loss(plain));
+  const std::string ode = (dir / "ode.h5").string();
+  REQUIRE(Run("evaluate " + run + " --stepper rk4 --dt 0.25 -o " + ode).status == 0);
+  const std::string euler = (dir / "euler.h5").string();
+  REQUIRE(Run("evaluate " + run + " -o " + euler).status == 0);
+  CHECK(loss(ode) > 0.0);
+  CHECK(loss(ode) != loss(euler));
+  CHECK_THAT(Run("info " + ode).output, Contains("rk4"));
+  Result bad = Run("evaluate " + run + " --clamp-s 5=0 -o " + (dir / "bad.h5").string());
+  CHECK(bad.status == 2);
+  CHECK_THAT(bad.output, Contains("clamped_s (5, 0"));
+  Result garbled = Run("evaluate " + run + " --clamp-s 1:0 -o " + (dir / "bad.h5").string());
+  CHECK(garbled.status == 2);
+  CHECK_THAT(garbled.output, Contains("--clamp-s = \"1:0\""));
+  CHECK_FALSE(fs::exists(dir / "bad.h5"));
+  fs::remove_all(dir);
+}
+
 TEST_CASE("ctrnn train [init] from: retraining with a new input channel", "[cli]") {
   const fs::path dir = TempDir();
   const std::string model = "[model]\nkind = \"low_rank\"\nN = 8\nR = 2\noutput_size = 3\n";

@@ -60,8 +60,11 @@ struct EvaluateArgs {
   std::string run_path;
   std::string output;
   std::vector<std::pair<std::string, std::string>> task_overrides;  // e.g. {"set", "extrapolation"}
-  bool best = false;          // the best parameters instead of the last
-  Eigen::Index trials = 256;  // for tasks that sample
+  bool best = false;                 // the best parameters instead of the last
+  Eigen::Index trials = 256;         // for tasks that sample
+  std::string stepper;               // non-empty: overrides integrator.stepper
+  std::optional<double> dt;          // overrides integrator.dt
+  std::vector<std::string> clamp_s;  // "K=VALUE": the NM-RNN with s_K ≡ VALUE
   std::string command_line;
 };
 // Integrates a trained run's model on its task and writes trajectories and metrics to a new file.

@@ -86,6 +86,15 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("--set", eval_set, "Override task.set (e.g. extrapolation for MWG)");
   eval_cmd->add_flag("--best", eval.best, "Use the best parameters instead of the last");
   eval_cmd->add_option("--trials", eval.trials, "Trials to sample for sampling tasks");
+  eval_cmd->add_option("--stepper",
+                       eval.stepper,
+                       "Override integrator.stepper (euler, rk4, dopri5), e.g. to run a network "
+                       "trained in discrete time as the ODE");
+  eval_cmd->add_option("--dt", eval.dt, "Override integrator.dt");
+  eval_cmd->add_option("--clamp-s",
+                       eval.clamp_s,
+                       "NM-RNN ablation: K=VALUE holds s_K(t) at VALUE (repeatable; the paper's "
+                       "ablation is K=0)");
 
   ctrnn::cli::RunArgs run;
   run.command_line = command_line;

@@ -15,6 +15,7 @@
 #include "lib/models/factory.h"
 #include "lib/tasks/task.h"
 #include "solvers/integrate.h"
+#include "solvers/perturb.h"
 #include "solvers/train.h"
 #include "solvers/train_io.h"
 
@@ -220,7 +221,7 @@ int Train(const TrainArgs& args) {
 }
 
 int Evaluate(const EvaluateArgs& args) {
-  const std::unique_ptr<Model> model = ReadModel(args.run_path);
+  std::unique_ptr<Model> model = ReadModel(args.run_path);
   Config config = Config::ParseString(ConfigText(args.run_path), args.run_path + ":/config");
   const auto seed = static_cast<std::uint64_t>(config.GetInt("seed", 0, 0, std::int64_t{1} << 62));
   Config& task_config = config.Sub("task");
@@ -233,7 +234,30 @@ int Evaluate(const EvaluateArgs& args) {
     }
     model->SetTheta(state.best_theta);
   }
-  IntegrateOptions integrate = IntegrateOptionsFromConfig(&config.Sub("integrator"));
+  std::string clamps;
+  for (const std::string& item : args.clamp_s) {
+    const size_t eq = item.find('=');
+    size_t used_k = 0, used_v = 0;
+    long long k = -1;
+    double value = 0.0;
+    try {
+      if (eq != std::string::npos) {
+        k = std::stoll(item.substr(0, eq), &used_k);
+        value = std::stod(item.substr(eq + 1), &used_v);
+      }
+    } catch (const std::exception&) {
+      used_k = 0;
+    }
+    if (eq == std::string::npos || used_k != eq || used_v != item.size() - eq - 1 || k < 0) {
+      throw std::invalid_argument("--clamp-s = \"" + item + "\": expected K=VALUE, e.g. 0=0");
+    }
+    model = ClampModulation(*model, static_cast<Eigen::Index>(k), value);
+    clamps += (clamps.empty() ? "" : ",") + item;
+  }
+  Config& integrator_config = config.Sub("integrator");
+  if (!args.stepper.empty()) integrator_config.Set("stepper", args.stepper);
+  if (args.dt) integrator_config.Set("dt", *args.dt);
+  IntegrateOptions integrate = IntegrateOptionsFromConfig(&integrator_config);
   Batch batch;
   if (task->fixed()) {
     batch = task->Sample(1, nullptr);
@@ -254,7 +278,8 @@ int Evaluate(const EvaluateArgs& args) {
   group.name = "evaluation";
   group.attributes = {{"source", args.run_path},
                       {"integrate_termination", TerminationName(s.termination)},
-                      {"params", std::string(args.best ? "best" : "last")}};
+                      {"params", std::string(args.best ? "best" : "last")},
+                      {"clamped_s", clamps}};
   for (const auto& [name, value] : metrics) group.attributes.emplace_back(name, value);
   RunRecord record;
   record.command = args.command_line;
