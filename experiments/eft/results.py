@@ -5,7 +5,13 @@
 For every configuration (<config>_seed<k>.h5 training runs): the final evaluation MSE (the last
 /training/eval loss, on eval_trials fresh trials) as mean ± std over seeds, parameters and training
 seconds (results.md, results.csv); and the training-loss curves, mean over seeds with the seeds'
-range shaded (curves.png). Chance (predicting 0) is 36.67 (spec nmrnn.md §2.3)."""
+range shaded (curves.png). Chance (predicting 0) is 36.67 (spec nmrnn.md §2.3).
+
+From the evaluation files (<config>_seed<k>_eval.h5: best parameters, 1000 fresh trials) it also
+measures the NM-RNN mechanism of Fig. 5D-F (dynamics.md, dynamics.png): whether z at the last
+step encodes the query q along one line (|corr(z PC1, q)|, PC1's share of variance), whether s(t)
+switches when the queried element arrives (the step of the largest |Δs| against q + 1), and
+whether x at the last step lies on a line ordered by the target (|corr(x PC1, target)|)."""
 import argparse
 import collections
 import csv
@@ -29,34 +35,46 @@ def main():
     os.makedirs(args.outdir, exist_ok=True)
     runs = collections.defaultdict(list)
     for path in sorted(glob.glob(os.path.join(args.dir, "*_seed*.h5"))):
-        m = re.match(r"(.+)_seed(\d+)\.h5$", os.path.basename(path))
+        m = re.match(r"(.+)_seed(\d+)\.h5$", os.path.basename(path))  # not the _eval files
         if not m:
             continue
         with h5py.File(path, "r") as f:
             if f["training"].attrs["termination"] == "running":
                 print(f"skipping {path}: unfinished")
                 continue
+            ev = path[:-3] + "_eval.h5"
+            best = np.nan
+            if os.path.exists(ev):
+                with h5py.File(ev, "r") as g:
+                    best = float(g["evaluation"].attrs["loss"])
             runs[m.group(1)].append({
-                "final": float(f["training/eval/loss"][-1]),
+                "final": float(f["training/eval/loss"][-1]), "best": best,
                 "iteration": f["training/iteration"][...], "loss": f["training/loss"][...],
                 "params": int(f["model"].attrs["num_params"]),
                 "seconds": float(f["meta"].attrs.get("wall_clock_s", np.nan))})
     if not runs:
         raise SystemExit(f"no finished runs in {args.dir}")
-    lines = ["| configuration | params | seeds | final MSE | best seed | train s/run |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| configuration | params | seeds | final MSE (last θ) | best seed | MSE of best θ "
+             "(1000 trials) | best seed | train s/run |", "|---|---|---|---|---|---|---|---|"]
     with open(os.path.join(args.outdir, "results.csv"), "w", newline="") as fcsv:
         w = csv.writer(fcsv)
         w.writerow(["configuration", "params", "seeds", "final_mse_mean", "final_mse_std",
-                    "final_mse_min", "seconds_mean"])
+                    "final_mse_min", "best_theta_mse_mean", "best_theta_mse_std",
+                    "best_theta_mse_min", "seconds_mean"])
         for name, rows in sorted(runs.items(), key=lambda kv: np.mean([r["final"] for r in kv[1]])):
             v = np.array([r["final"] for r in rows])
+            b = np.array([r["best"] for r in rows])
             secs = np.mean([r["seconds"] for r in rows])
             lines.append(f"| {name} | {rows[0]['params']} | {len(rows)} | {v.mean():.3g} ± "
-                         f"{v.std():.2g} | {v.min():.3g} | {secs:.0f} |")
-            w.writerow([name, rows[0]["params"], len(rows), v.mean(), v.std(), v.min(), secs])
+                         f"{v.std():.2g} | {v.min():.3g} | {b.mean():.3g} ± {b.std():.2g} | "
+                         f"{b.min():.3g} | {secs:.0f} |")
+            w.writerow([name, rows[0]["params"], len(rows), v.mean(), v.std(), v.min(), b.mean(),
+                        b.std(), b.min(), secs])
     with open(os.path.join(args.outdir, "results.md"), "w") as fmd:
-        fmd.write("Final evaluation MSE, mean ± std over seeds (population std); chance 36.67.\n\n"
+        fmd.write("MSE, mean ± std over seeds (population std); chance 36.67. final: the last "
+                  "/training/eval loss (the parameters after 20k iterations); best θ: the "
+                  "parameters with the lowest training minibatch loss, on 1000 fresh trials "
+                  "(ctrnn evaluate --best).\n\n"
                   + "\n".join(lines) + "\n")
     print("\n".join(lines))
     fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -73,7 +91,83 @@ def main():
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(os.path.join(args.outdir, "curves.png"), dpi=120)
+    dynamics(args.dir, args.outdir)
     print("wrote", args.outdir)
+
+
+def pc1(a):
+    """Scores on the first principal component and its share of the variance."""
+    c = a - a.mean(0)
+    _, sv, vt = np.linalg.svd(c, full_matrices=False)
+    return c @ vt[0], sv[0] ** 2 / np.sum(sv ** 2), c @ vt[:2].T
+
+
+def dynamics(run_dir, outdir):
+    """Fig. 5D-F measured: z(T) encodes q on a line, s switches at q + 1, x(T) ordered by target."""
+    rows = collections.defaultdict(list)
+    example = None
+    for path in sorted(glob.glob(os.path.join(run_dir, "nm_rnn_*_seed*_eval.h5"))):
+        name = re.match(r"(.+)_seed(\d+)_eval\.h5$", os.path.basename(path)).group(1)
+        with h5py.File(path, "r") as f:
+            edges = f["trajectories"].attrs["edge_index"]
+            z = f["trajectories/z"][:, edges, :]
+            x = f["trajectories/x"][:, edges, :]
+            s = f["trajectories/s"][:, edges, :]
+            u = f["batch/inputs"][:, :, 0]
+            loss = float(f["evaluation"].attrs["loss"])
+        q = u[:, 0].astype(int)
+        target = u[np.arange(len(q)), q + 1]
+        z_pc, z_share, z_2d = pc1(z[:, -1])
+        x_pc, x_share, x_2d = pc1(x[:, -1])
+        # s at the end of step t is s[:, t + 1]; the queried element is the input of step q + 1.
+        ds = np.linalg.norm(np.diff(s[:, 1:], axis=1), axis=2)  # ds[:, t - 1]: step t vs t - 1
+        switch = np.argmax(ds, axis=1) + 1
+        rows[name].append({
+            "loss": loss, "z_q": abs(np.corrcoef(z_pc, q)[0, 1]), "z_share": z_share,
+            "switch_exact": np.mean(switch == q + 1),
+            "switch_near": np.mean(np.abs(switch - (q + 1)) <= 1),
+            "x_target": abs(np.corrcoef(x_pc, target)[0, 1]), "x_share": x_share})
+        if example is None or (name == "nm_rnn_M5_N18_R8" and example[0] != name):
+            example = (name, path, q, target, z_2d, x_2d, ds, s)
+    if not rows:
+        return
+    cols = ["loss", "z_q", "z_share", "switch_exact", "switch_near", "x_target", "x_share"]
+    lines = ["| configuration | seeds | " + " | ".join(cols) + " |", "|---|---|" + "---|" * len(cols)]
+    for name, rs in sorted(rows.items()):
+        lines.append(f"| {name} | {len(rs)} | " + " | ".join(
+            f"{np.mean([r[c] for r in rs]):.3g} ± {np.std([r[c] for r in rs]):.2g}" for c in cols)
+            + " |")
+    with open(os.path.join(outdir, "dynamics.md"), "w") as f:
+        f.write("NM-RNNs on 1000 fresh trials (best parameters), mean ± std over seeds. loss: MSE. "
+                "z_q: |corr| of the first principal component of z(T) with the query q; z_share: "
+                "that component's share of the variance of z(T). switch_exact / switch_near: "
+                "fraction of trials whose largest step-to-step change of s is at step q + 1 "
+                "(the queried element's arrival) / within one step of it. x_target: |corr| of "
+                "x(T)'s first principal component with the target; x_share: its share.\n\n"
+                + "\n".join(lines) + "\n")
+    print("\n".join(lines))
+    name, path, q, target, z_2d, x_2d, ds, s = example
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    sc = axes[0].scatter(z_2d[:, 0], z_2d[:, 1], c=q, s=6, cmap="viridis")
+    fig.colorbar(sc, ax=axes[0], label="query q")
+    axes[0].set_title(f"{os.path.basename(path)[:-8]}: z(T), PCs 1-2", fontsize=9)
+    lags = np.arange(-10, 11)
+    aligned = np.full((len(q), len(lags)), np.nan)
+    for j in range(len(q)):
+        for i, lag in enumerate(lags):
+            t = q[j] + 1 + lag
+            if 1 <= t <= ds.shape[1]:
+                aligned[j, i] = ds[j, t - 1]
+    axes[1].plot(lags, np.nanmean(aligned, 0), "k-o", ms=3)
+    axes[1].set_xlabel("step − (q + 1)")
+    axes[1].set_ylabel("mean |s(t) − s(t − 1)|")
+    axes[1].set_title("s(t) switches when the queried element arrives", fontsize=9)
+    sc = axes[2].scatter(x_2d[:, 0], x_2d[:, 1], c=target, s=6, cmap="coolwarm")
+    fig.colorbar(sc, ax=axes[2], label="target seq[q]")
+    axes[2].set_title("x(T), PCs 1-2", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(os.path.join(outdir, "dynamics.png"), dpi=120)
+    plt.close(fig)
 
 
 if __name__ == "__main__":
