@@ -41,11 +41,25 @@ done
 "$bin" sweep "${retrain[@]}" --seeds "$seeds" -d "$out" "${jobs[@]}" "${retrain_it[@]}" |
   sed 's/^/retrain: /'
 for f in "$out"/*_seed*.h5; do
-  case "$f" in *_eval_*) continue ;; esac
+  case "$f" in *_eval_* | *_fp_*) continue ;; esac
   case "$f" in *_retrain_*) set=test_heldout ;; *) set=test ;; esac
   e="${f%.h5}_eval_$set.h5"
   if [ ! -f "$e" ] || [ "$e" -ot "$f" ]; then
     "$bin" evaluate "$f" --best --set "$set" -o "$e" > /dev/null
   fi
+done
+# The trained NM-RNN (spec §4.1, Fig. 4): PCA of x on the 75 test trials, and the fixed points of
+# the full (z, x) system under each task's response-epoch input (fixation off, context on; the
+# Delay tasks' stimulus at θ = 0, (sin, cos) = (0, 1); the Memory task's stimulus off).
+for f in "$out"/nm_rnn_seed*_eval_test.h5; do
+  [ -f "$f" ] || continue
+  "$bin" pca "$f" --block x --components 10 > /dev/null
+  for task in delay_pro:0,0,1,1,0,0 delay_anti:0,0,1,0,1,0 memory_pro:0,0,0,0,0,1; do
+    fp="${f%_eval_test.h5}_fp_${task%%:*}.h5"
+    if [ ! -f "$fp" ] || [ "$fp" -ot "$f" ]; then
+      cp "$f" "$fp.tmp" && "$bin" fixed-points "$fp.tmp" --input "${task#*:}" > /dev/null
+      mv "$fp.tmp" "$fp"
+    fi
+  done
 done
 /usr/bin/python3 experiments/multitask/results.py "$out" -o "$results"
