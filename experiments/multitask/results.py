@@ -18,6 +18,7 @@ import csv
 import glob
 import os
 import re
+import tomllib
 
 import h5py
 import matplotlib
@@ -45,12 +46,15 @@ def main():
             attrs = f["evaluation"].attrs
             for metric in ("percent_correct_legacy", "percent_correct_atan2"):
                 table[model][f"{phase}_{metric}"].append(float(attrs[metric]))
-            params[(model, phase)] = int(f["model"].attrs["num_params"])
+        run = re.sub(r"_eval_\w+\.h5$", ".h5", path)  # the training run: its stages
+        if os.path.exists(run):
+            with h5py.File(run, "r") as f:
+                params[(model, phase)] = trainable_count(f)
     if not table:
         raise SystemExit(f"no evaluation files in {args.dir}")
     cols = ["trained_percent_correct_legacy", "trained_percent_correct_atan2",
             "retrained_percent_correct_legacy", "retrained_percent_correct_atan2"]
-    lines = ["| model | params (trained / retrained) | seeds | " + " | ".join(cols) + " |",
+    lines = ["| model | trained parameters (training / retraining) | seeds | " + " | ".join(cols) + " |",
              "|---|---|---|" + "---|" * len(cols)]
     with open(os.path.join(args.outdir, "results.csv"), "w", newline="") as fcsv:
         w = csv.writer(fcsv)
@@ -73,6 +77,19 @@ def main():
 
 
 TASKS = ["DelayPro", "DelayAnti", "MemoryPro"]
+
+
+def trainable_count(f):
+    """Parameters the run trained: the blocks of its stages' `trainable` lists (all if absent)."""
+    config = tomllib.loads(f["config"].attrs["toml"])
+    names = set()
+    if not config.get("stage"):
+        return int(f["model"].attrs["num_params"])
+    for stage in config["stage"].values():
+        if not stage.get("trainable"):  # absent or empty: every block
+            return int(f["model"].attrs["num_params"])
+        names.update(stage["trainable"])
+    return int(sum(f["model/params"][n].size for n in names))
 
 
 def pca(run_dir, outdir):
