@@ -42,39 +42,40 @@ def main():
             if f["training"].attrs["termination"] == "running":
                 print(f"skipping {path}: unfinished")
                 continue
-            ev = path[:-3] + "_eval.h5"
-            best = np.nan
-            if os.path.exists(ev):
-                with h5py.File(ev, "r") as g:
-                    best = float(g["evaluation"].attrs["loss"])
+            best, ode = (evaluation_loss(path[:-3] + suffix) for suffix in ("_eval.h5",
+                                                                          "_eval_ode.h5"))
             runs[m.group(1)].append({
-                "final": float(f["training/eval/loss"][-1]), "best": best,
+                "final": float(f["training/eval/loss"][-1]), "best": best, "ode": ode,
                 "iteration": f["training/iteration"][...], "loss": f["training/loss"][...],
                 "params": int(f["model"].attrs["num_params"]),
                 "seconds": float(f["meta"].attrs.get("wall_clock_s", np.nan))})
     if not runs:
         raise SystemExit(f"no finished runs in {args.dir}")
     lines = ["| configuration | params | seeds | final MSE (last θ) | best seed | MSE of best θ "
-             "(1000 trials) | best seed | train s/run |", "|---|---|---|---|---|---|---|---|"]
+             "(1000 trials) | best seed | best θ as ODE | train s/run |",
+             "|---|---|---|---|---|---|---|---|---|"]
     with open(os.path.join(args.outdir, "results.csv"), "w", newline="") as fcsv:
         w = csv.writer(fcsv)
         w.writerow(["configuration", "params", "seeds", "final_mse_mean", "final_mse_std",
                     "final_mse_min", "best_theta_mse_mean", "best_theta_mse_std",
-                    "best_theta_mse_min", "seconds_mean"])
+                    "best_theta_mse_min", "ode_mse_mean", "ode_mse_std", "seconds_mean"])
         for name, rows in sorted(runs.items(), key=lambda kv: np.mean([r["final"] for r in kv[1]])):
             v = np.array([r["final"] for r in rows])
             b = np.array([r["best"] for r in rows])
+            o = np.array([r["ode"] for r in rows])
             secs = np.mean([r["seconds"] for r in rows])
+            ode = f"{o.mean():.3g} ± {o.std():.2g}" if np.isfinite(o).all() else "-"
             lines.append(f"| {name} | {rows[0]['params']} | {len(rows)} | {v.mean():.3g} ± "
                          f"{v.std():.2g} | {v.min():.3g} | {b.mean():.3g} ± {b.std():.2g} | "
-                         f"{b.min():.3g} | {secs:.0f} |")
+                         f"{b.min():.3g} | {ode} | {secs:.0f} |")
             w.writerow([name, rows[0]["params"], len(rows), v.mean(), v.std(), v.min(), b.mean(),
-                        b.std(), b.min(), secs])
+                        b.std(), b.min(), o.mean(), o.std(), secs])
     with open(os.path.join(args.outdir, "results.md"), "w") as fmd:
         fmd.write("MSE, mean ± std over seeds (population std); chance 36.67. final: the last "
                   "/training/eval loss (the parameters after 20k iterations); best θ: the "
                   "parameters with the lowest training minibatch loss, on 1000 fresh trials "
-                  "(ctrnn evaluate --best).\n\n"
+                  "(ctrnn evaluate --best); as ODE: the same parameters of an Euler-trained "
+                  "network integrated by RK4 at dt = 0.1 instead of its training step.\n\n"
                   + "\n".join(lines) + "\n")
     print("\n".join(lines))
     fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -93,6 +94,13 @@ def main():
     fig.savefig(os.path.join(args.outdir, "curves.png"), dpi=120)
     dynamics(args.dir, args.outdir)
     print("wrote", args.outdir)
+
+
+def evaluation_loss(path):
+    if not os.path.exists(path):
+        return np.nan
+    with h5py.File(path, "r") as f:
+        return float(f["evaluation"].attrs["loss"])
 
 
 def pc1(a):

@@ -11,12 +11,18 @@ seeds=${1:-0-9}
 bin=${CTRNN_BIN:-build/ctrnn}
 "$bin" sweep experiments/eft/*.toml --seeds "$seeds" -d data/runs/eft
 # Each run's best parameters on 1000 fresh trials (random q), with trajectories for the z(t), s(t),
-# x(t) analyses of Fig. 5D-F.
+# x(t) analyses of Fig. 5D-F; and every Euler-trained continuous-time network run as its ODE (RK4,
+# dt = 0.1: _eval_ode).
 for f in data/runs/eft/*_seed*.h5; do
-  case "$f" in *_eval.h5) continue ;; esac
+  case "$f" in *_eval*.h5) continue ;; esac
   e="${f%.h5}_eval.h5"
   if [ ! -f "$e" ] || [ "$e" -ot "$f" ]; then
     "$bin" evaluate "$f" --best --trials 1000 -o "$e" > /dev/null
+  fi
+  case "$(basename "$f")" in lstm_* | *_rk4_*) continue ;; esac
+  e="${f%.h5}_eval_ode.h5"
+  if [ ! -f "$e" ] || [ "$e" -ot "$f" ]; then
+    "$bin" evaluate "$f" --best --trials 1000 --stepper rk4 --dt 0.1 -o "$e" > /dev/null
   fi
 done
 /usr/bin/python3 experiments/eft/results.py data/runs/eft -o experiments/eft/results

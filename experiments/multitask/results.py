@@ -46,6 +46,11 @@ def main():
             attrs = f["evaluation"].attrs
             for metric in ("percent_correct_legacy", "percent_correct_atan2"):
                 table[model][f"{phase}_{metric}"].append(float(attrs[metric]))
+        ode = path.replace("_eval_test.h5", "_eval_ode_test.h5")
+        if phase == "trained" and os.path.exists(ode):
+            with h5py.File(ode, "r") as f:
+                table[model]["ode_percent_correct_atan2"].append(
+                    float(f["evaluation"].attrs["percent_correct_atan2"]))
         run = re.sub(r"_eval_\w+\.h5$", ".h5", path)  # the training run: its stages
         if os.path.exists(run):
             with h5py.File(run, "r") as f:
@@ -53,7 +58,8 @@ def main():
     if not table:
         raise SystemExit(f"no evaluation files in {args.dir}")
     cols = ["trained_percent_correct_legacy", "trained_percent_correct_atan2",
-            "retrained_percent_correct_legacy", "retrained_percent_correct_atan2"]
+            "retrained_percent_correct_legacy", "retrained_percent_correct_atan2",
+            "ode_percent_correct_atan2"]
     lines = ["| model | trained parameters (training / retraining) | seeds | " + " | ".join(cols) + " |",
              "|---|---|---|" + "---|" * len(cols)]
     with open(os.path.join(args.outdir, "results.csv"), "w", newline="") as fcsv:
@@ -69,7 +75,9 @@ def main():
             w.writerow([model, seeds] + [x for c in cols for x in (vals[c].mean(), vals[c].std())])
     with open(os.path.join(args.outdir, "results.md"), "w") as fmd:
         fmd.write("Percent correct, mean ± std over seeds (population std). legacy: the authors' "
-                  "arctan decoding (angles modulo π); atan2: the correct one.\n\n"
+                  "arctan decoding (angles modulo π); atan2: the correct one. ode: the trained network "
+                  "(best parameters) run as the ODE it discretises, RK4 at dt = 0.1 instead of the "
+                  "Euler step dt = 1 it was trained with.\n\n"
                   + "\n".join(lines) + "\n")
     print("\n".join(lines))
     pca(args.dir, args.outdir)

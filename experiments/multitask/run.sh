@@ -47,6 +47,12 @@ for f in "$out"/*_seed*.h5; do
   if [ ! -f "$e" ] || [ "$e" -ot "$f" ]; then
     "$bin" evaluate "$f" --best --set "$set" -o "$e" > /dev/null
   fi
+  # The Euler-trained continuous-time networks run as their ODE (RK4, dt = 0.1) on the test set.
+  case "$(basename "$f")" in lstm* | *_retrain_*) continue ;; esac
+  e="${f%.h5}_eval_ode_test.h5"
+  if [ ! -f "$e" ] || [ "$e" -ot "$f" ]; then
+    "$bin" evaluate "$f" --best --set test --stepper rk4 --dt 0.1 -o "$e" > /dev/null
+  fi
 done
 # The trained NM-RNN (spec §4.1, Fig. 4): PCA of x on the 75 test trials, and the fixed points of
 # the full (z, x) system under each task's response-epoch input (fixation off, context on; the
