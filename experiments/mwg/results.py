@@ -316,11 +316,13 @@ def projection(run_dir, outdir):
 def rank1(run_dir, outdir):
     """Fig. 3B: trained s(t) of the linear symmetric rank-1 NM-RNN against spec §4.3.
 
-    With y = c·x + d, x = w·l + w⊥ and the Euler step of the model (s_t acts on x_{t−1}),
-    w_t = (1 − (1 − s_t)/τ) w_{t−1} on the ramp (no input), so the output f needs
-    s_t = 1 + τ (f_t − f_{t−1}) / (f_{t−1} − d) (lᵀr = 1: V := Q), the discrete form of
-    1 + τ f'/(f − d). "target": f = the target ramp (the optimum the theory predicts);
-    "own output": f = the network's own y (the derivation, up to the decaying w⊥ of the go pulse)."""
+    The model's Euler step in bin j (x linear, W = l s lᵀ with l = U/|U|, s_j used in bin j) is
+    x_j = x_{j−1} + (−x_{j−1} + l s_j lᵀx_{j−1} + B u_j)/τ. Split x = l w + x⊥: on the ramp (u = 0)
+    x⊥ decays at 1/τ whatever s does, and w_j = w_{j−1} (1 − (1 − s_j)/τ). So the output
+    y = (c·l) w + c·x⊥ + d equals the target f exactly iff w_j = w*_j = (f_j − d − c·x⊥_j)/(c·l),
+    i.e. iff s_j = s*_j = 1 − τ (1 − w*_j / w*_{j−1}): the discrete form of eq. 8 with its w⊥ term,
+    x⊥ taken from the network's own trajectory. "identity": the same formula with the network's
+    own w (checks the decomposition; equals s to round-off)."""
     paths = sorted(glob.glob(os.path.join(run_dir, "nm_rnn_rank1_seed*_eval_extrapolation.h5")))
     rows, plotted = [], False
     fig, axes = plt.subplots(1, 4, figsize=(12, 3), sharey=True)
@@ -328,22 +330,30 @@ def rank1(run_dir, outdir):
         with h5py.File(path, "r") as f:
             tau = float(f["model"].attrs["tau_x"])
             d = float(f["model/params/d"][0])
+            c = f["model/params/C"][0]
+            l = f["model/params/U"][:, 0]
+            edges = f["trajectories"].attrs["edge_index"]
+            x = f["trajectories/x"][:, edges[1:], :]  # x[:, j]: the state after bin j
+        l = l / np.linalg.norm(l)
         y, targets, go, s = eval_arrays(path)
         s = s[:, :, 0]
+        w = x @ l
+        perp = x - w[:, :, None] * l
+        w_star = (targets - d - perp @ c) / (c @ l)
         seed = int(re.search(r"seed(\d+)", path).group(1))
         for j in range(4, 8):  # the trained intervals 12..18
             interval = TARGETS[j]
-            t = np.arange(go[j] + 1, go[j] + interval)  # bins strictly inside the ramp
-            theory = 1 + tau * (targets[j, t] - targets[j, t - 1]) / (targets[j, t - 1] - d)
-            own = 1 + tau * (y[j, t] - y[j, t - 1]) / (y[j, t - 1] - d)
+            t = np.arange(go[j] + 2, go[j] + interval)  # ramp bins after the go pulse's bin
+            theory = 1 - tau * (1 - w_star[j, t] / w_star[j, t - 1])
+            identity = 1 - tau * (1 - w[j, t] / w[j, t - 1])
             rows.append((seed, interval, d, np.sqrt(np.mean((s[j, t] - theory) ** 2)),
-                         np.sqrt(np.mean((s[j, t] - own) ** 2)), s[j, t].mean(), theory.mean()))
+                         np.max(np.abs(s[j, t] - identity)), s[j, t].mean(), theory.mean(),
+                         np.abs(w_star[j, t - 1]).min()))
             if not plotted:
                 ax = axes[j - 4]
                 tt = np.arange(go[j] - 10, min(go[j] + interval + 10, s.shape[1])) - go[j]
                 ax.plot(tt, s[j, tt + go[j]], "k", lw=1.2, label="trained s(t)")
-                ax.plot(t - go[j], theory, "r--", lw=1.2, label="theory (target ramp)")
-                ax.plot(t - go[j], own, "b:", lw=1, label="theory (own output)")
+                ax.plot(t - go[j], theory, "r--", lw=1.2, label="s* (y = target)")
                 ax.set_title(f"rank 1, seed {seed}: I = {interval}", fontsize=9)
                 ax.set_xlabel("t − t_go (steps)")
         plotted = True
@@ -355,14 +365,16 @@ def rank1(run_dir, outdir):
     fig.tight_layout()
     fig.savefig(os.path.join(outdir, "rank1.png"), dpi=120)
     plt.close(fig)
-    lines = ["| seed | I | d | RMS(s − theory, target) | RMS(s − theory, own y) | mean s on ramp "
-             "| mean theory |", "|---|---|---|---|---|---|---|"]
-    lines += [f"| {r[0]} | {r[1]} | {r[2]:.3f} | {r[3]:.4f} | {r[4]:.4f} | {r[5]:.4f} | "
-              f"{r[6]:.4f} |" for r in rows]
+    lines = ["| seed | I | d | RMS(s − s*) | max \\|s − identity\\| | mean s on ramp | mean s* | "
+             "min \\|w*\\| |", "|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {r[0]} | {r[1]} | {r[2]:.3f} | {r[3]:.4g} | {r[4]:.2g} | {r[5]:.4f} | "
+              f"{r[6]:.4g} | {r[7]:.3g} |" for r in rows]
     with open(os.path.join(outdir, "rank1.md"), "w") as f:
         f.write("Linear symmetric rank-1 NM-RNN (experiments/mwg/nm_rnn_rank1.toml), best "
-                "parameters, extrapolation set: s(t) on the bins strictly inside the ramp "
-                "against s_t = 1 + τ (f_t − f_{t−1}) / (f_{t−1} − d) (spec §4.3, Euler form).\n\n"
+                "parameters, extrapolation set, ramp bins after the go pulse: the trained s "
+                "against s*, the modulation that would make y equal the target ramp exactly "
+                "(spec §4.3 eq. 8 in the model's Euler form, with the w⊥ term from the network's "
+                "own trajectory); identity: the same formula with the network's own w.\n\n"
                 + "\n".join(lines) + "\n")
     print("\n".join(lines))
 
