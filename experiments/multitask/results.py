@@ -181,19 +181,19 @@ def fixed_points(run_dir, outdir):
         growth = slowest[slowest < 0]
         rows.append((int(m.group(1)), m.group(2), int(fixed.sum()), int(len(fixed) - fixed.sum()),
                      int(stable.sum()), len(bins),
-                     f"{-growth.max():.1f}" if growth.size else "-"))
+                     f"{-growth.max():.1f}–{-growth.min():.1f}" if growth.size else "-"))
     if not rows:
         return
     lines = ["| seed | response epoch of | fixed | slow | stable | 18° output-angle bins covered "
-             "(of 20, |y| > 0.5) | slowest growth time of an unstable point |",
+             "(of 20, |y| > 0.5) | growth times of the unstable points |",
              "|---|---|---|---|---|---|---|"]
     lines += [f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} | {r[4]} | {r[5]} | {r[6]} |" for r in rows]
     with open(os.path.join(outdir, "fixed_points.md"), "w") as f:
         f.write("Fixed points of the trained NM-RNN's full (z, x) system under each task's "
                 "response-epoch input (ctrnn fixed-points, 256 seeds from the test trajectories; "
                 "Delay tasks with the stimulus at θ = 0). Output angle: atan2 of the readout's "
-                "(sin, cos) at the point. Growth time: the largest −1/Re λ of an unstable point's "
-                "unstable mode, in steps (a trial is 100 steps).\n\n" + "\n".join(lines) + "\n")
+                "(sin, cos) at the point. Growth time of an unstable point: 1/Re λ of its leading "
+                "eigenvalue, in steps (a trial is 100 steps); the range over the points.\n\n" + "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
