@@ -4,11 +4,19 @@
 #include <string>
 
 #include <CLI/CLI.hpp>
+#include <malloc.h>
 
 #include "experiments/cli/commands.h"
 #include "lib/version.h"
 
 int main(int argc, char** argv) {
+  // Training and integration allocate the same large trajectory and workspace matrices every
+  // iteration (e.g. 1000 trials x 100 steps x 100 units). glibc serves blocks above its mmap
+  // threshold with a fresh mmap and returns them on free, so each iteration page-faults its
+  // memory in again: the multitask LR-RNN retraining (batch 1000) spent most of its time in the
+  // kernel. Keeping blocks up to 32 MiB on the heap and not trimming it makes the memory reused.
+  mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024);
   std::string command_line;
   for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
 
