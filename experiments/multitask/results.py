@@ -120,9 +120,11 @@ def pca(run_dir, outdir):
         ring = max(abs(np.mean(np.exp(1j * (phi - theta)))),
                    abs(np.mean(np.exp(1j * (phi + theta)))))
         avg = scores.mean(axis=1)  # (B, K): each trial's time-averaged score
-        anti = task == 1
-        dprime = np.abs(avg[~anti].mean(0) - avg[anti].mean(0)) / np.sqrt(
-            0.5 * (avg[~anti].var(0) + avg[anti].var(0)))
+        # DelayPro against DelayAnti: the same epochs, only the rule differs (MemoryPro would
+        # confound the rule with the memory epoch).
+        pro, anti = task == 0, task == 1
+        dprime = np.abs(avg[pro].mean(0) - avg[anti].mean(0)) / np.sqrt(
+            0.5 * (avg[pro].var(0) + avg[anti].var(0)))
         # x moves in span(L) + span(B_x) (at most R + 3 directions) plus the decaying initial
         # state; components beyond that carry round-off only and are not candidates.
         dprime[ratio < 1e-9] = 0.0
@@ -142,7 +144,8 @@ def pca(run_dir, outdir):
                                  label=TASKS[t_idx] if j == np.nonzero(task == t_idx)[0][0] else None)
             axes[1].set_xlabel("t (steps)")
             axes[1].set_ylabel(f"PC{k + 1}")
-            axes[1].set_title(f"PC{k + 1}, the PC that best separates pro from anti", fontsize=9)
+            axes[1].set_title(f"PC{k + 1}, the PC that best separates DelayPro from DelayAnti",
+                              fontsize=9)
             axes[1].legend(fontsize=7)
             fig.tight_layout()
             fig.savefig(os.path.join(outdir, "pca.png"), dpi=120)
@@ -157,8 +160,8 @@ def pca(run_dir, outdir):
         f.write("NM-RNN x on the 75 test trials (ctrnn pca --block x). ring score: |mean "
                 "exp(i(φ ∓ θ_out))| (the better sign) with φ the angle of x(T) on PCs 1-2; 1 = the "
                 "angle on the PC plane equals the output angle up to a rotation or reflection. d': "
-                "separation of the time-averaged PC score between pro (DelayPro, MemoryPro) and "
-                "anti (DelayAnti) trials, |Δμ| / pooled std.\n\n" + "\n".join(lines) + "\n")
+                "separation of the time-averaged PC score between DelayPro and DelayAnti trials "
+                "(the same epochs, only the rule differs), |Δμ| / pooled std.\n\n" + "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
