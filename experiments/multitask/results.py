@@ -70,7 +70,8 @@ def main():
             seeds = max(len(v) for v in table[model].values())
             lines.append(f"| {model} | {params.get((model, 'trained'), '?')} / "
                          f"{params.get((model, 'retrained'), '?')} | {seeds} | "
-                         + " | ".join(f"{vals[c].mean():.1f} ± {vals[c].std():.1f}" for c in cols)
+                         + " | ".join(f"{vals[c].mean():.1f} ± {vals[c].std():.1f}"
+                                      if np.isfinite(vals[c]).all() else "-" for c in cols)
                          + " |")
             w.writerow([model, seeds] + [x for c in cols for x in (vals[c].mean(), vals[c].std())])
     with open(os.path.join(args.outdir, "results.md"), "w") as fmd:
